@@ -1,0 +1,1 @@
+"""Adapters: storage selection, transcodings, catalogue loading, import/export and the CLI."""

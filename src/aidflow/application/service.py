@@ -1,0 +1,513 @@
+"""The ``Aidflow`` application service: thin verbs over the aggregates (STYLE G9).
+
+Each verb validates its input (pydantic), loads the aggregates, calls one domain
+command that checks the rules and records events, and saves every changed
+aggregate in one atomic ``save``. Queries return views, never aggregates.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+from uuid import UUID
+
+import attrs
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from pydantic import ValidationError
+
+from aidflow.adapters.catalogue import SchemeDefinition, builtin_catalogue
+from aidflow.adapters.store import DEFAULT_STORE, STORE_ENV_VAR, env_for_store
+from aidflow.adapters.transcodings import register_transcodings
+from aidflow.application import commands as c
+from aidflow.application.errors import (
+    AlreadyExists,
+    ApplicationNotFound,
+    ConcurrentUpdate,
+    ConventionNotFound,
+    NotFound,
+    SchemeNotFound,
+    input_error,
+)
+from aidflow.application.views import DossierView, HistoryEntry, PaymentView, SchemeView
+from aidflow.domain.aid_application import AidApplication, Decision
+from aidflow.domain.convention import Convention
+from aidflow.domain.errors import DomainRuleViolation, InvalidValue
+from aidflow.domain.identity import application_id, convention_id, scheme_id
+from aidflow.domain.scheme import AidScheme, SchemeTerms
+from aidflow.domain.values import (
+    AwardSplit,
+    Beneficiary,
+    CompanyFigures,
+    Money,
+    PaymentKind,
+    Programme,
+    Site,
+    Siren,
+    Siret,
+)
+
+T = TypeVar("T", bound=Aggregate)
+Input = c.Model | Mapping[str, Any]
+
+BUSINESS_DATE_FIELDS = ("on", "effective_on", "decided_on", "submitted_on", "signed_on", "opened_on")
+
+
+def _today() -> date:
+    return date.today()  # noqa: DTZ011 - the default clock: the local calendar day
+
+
+class Aidflow(Application[UUID]):
+    """The aidflow application: schemes, applications and conventions in one store.
+
+    Args:
+        store: a store URL (``memory:``, ``sqlite:///path.sqlite``,
+            ``postgresql://user:pw@host:port/db``); defaults to ``$AIDFLOW_STORE``,
+            else ``sqlite:///aidflow.sqlite``. Ignored when ``env`` sets
+            ``PERSISTENCE_MODULE`` itself.
+        env: extra eventsourcing settings (they win over the store's).
+        clock: returns "today" for commands whose business date is optional.
+        catalogue: schemes known without being stored (default: the built-in catalogue).
+    """
+
+    name = "Aidflow"
+    log_section_size = 1000
+
+    def __init__(
+        self,
+        store: str | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        clock: Callable[[], date] = _today,
+        catalogue: Mapping[str, SchemeDefinition] | None = None,
+    ) -> None:
+        settings = dict(env or {})
+        if "PERSISTENCE_MODULE" in settings:
+            self.store_url = settings.get(STORE_ENV_VAR, "(env)")
+        else:
+            self.store_url = (
+                store or settings.get(STORE_ENV_VAR) or os.environ.get(STORE_ENV_VAR) or DEFAULT_STORE
+            )
+            settings = env_for_store(self.store_url) | settings
+        self.clock = clock
+        self.catalogue = builtin_catalogue() if catalogue is None else dict(catalogue)
+        super().__init__(env=settings)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_transcodings(transcoder)
+
+    # ------------------------------------------------------------ plumbing
+
+    def _load(self, cls: type[T], aggregate_id: UUID) -> T | None:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(aggregate, cls):  # pragma: no cover - uuid5 namespaces differ by kind
+            return None
+        return aggregate
+
+    def _commit(self, *aggregates: Aggregate | None) -> None:
+        try:
+            self.save(*aggregates)
+        except IntegrityError:
+            msg = "another writer changed this dossier at the same time; nothing was recorded, retry"
+            raise ConcurrentUpdate(msg) from None
+
+    @staticmethod
+    def _parse(model: type[c.Model], data: Input, prefix: str = "") -> Any:  # noqa: ANN401
+        try:
+            return c.parse(model, dict(data) if isinstance(data, Mapping) else data)
+        except ValidationError as error:
+            raise input_error(error, prefix) from None
+
+    def application(self, reference: str) -> AidApplication:
+        found = self._load(AidApplication, application_id(reference))
+        if found is None:
+            msg = f"no application with reference {reference!r}"
+            raise ApplicationNotFound(msg, field="reference", value=reference)
+        return found
+
+    def convention(self, number: str) -> Convention:
+        found = self._load(Convention, convention_id(number))
+        if found is None:
+            msg = f"no convention numbered {number!r}"
+            raise ConventionNotFound(msg, field="convention", value=number)
+        return found
+
+    def _convention_of(self, reference: str) -> Convention:
+        """The convention for a convention number or for an application reference."""
+        found = self._load(Convention, convention_id(reference))
+        if found is not None:
+            return found
+        application = self.application(reference)
+        if application.convention_number is None:
+            msg = f"application {reference!r} has no signed convention (it is {application.status.value})"
+            raise ConventionNotFound(msg, field="reference", value=reference)
+        return self.convention(application.convention_number)
+
+    def resolve(self, reference: str) -> tuple[AidApplication, Convention | None]:
+        """The application and its convention, from either reference."""
+        convention = self._load(Convention, convention_id(reference))
+        if convention is not None:
+            return self.application(convention.application_reference), convention
+        application = self._load(AidApplication, application_id(reference))
+        if application is None:
+            msg = f"no application or convention with reference {reference!r}"
+            raise NotFound(msg, field="reference", value=reference)
+        if application.convention_number is None:
+            return application, None
+        return application, self.convention(application.convention_number)
+
+    # ---------------------------------------------------------------- schemes
+
+    def scheme(self, code: str) -> AidScheme:
+        """The stored scheme, else a fresh one from the catalogue (not yet saved)."""
+        stored = self._load(AidScheme, scheme_id(code))
+        if stored is not None:
+            return stored
+        definition = self.catalogue.get(code)
+        if definition is None:
+            known = ", ".join(sorted(self.catalogue))
+            msg = f"unknown scheme {code!r} (catalogue: {known}; or open it in the store)"
+            raise SchemeNotFound(msg, field="scheme", value=code)
+        return AidScheme(
+            code=definition.code, title=definition.title, terms=definition.terms,
+            opened_on=definition.opened_on,
+        )
+
+    def open_scheme(self, code: str, title: str, terms: SchemeTerms, opened_on: date) -> UUID:
+        if self._load(AidScheme, scheme_id(code)) is not None:
+            msg = f"scheme {code!r} is already open in this store"
+            raise AlreadyExists(msg, field="code", value=code)
+        scheme = AidScheme(code=code, title=title, terms=terms, opened_on=opened_on)
+        self._commit(scheme)
+        return scheme.id
+
+    def rename_scheme(self, code: str, title: str, on: date) -> None:
+        scheme = self.scheme(code)
+        scheme.rename(title, on)
+        self._commit(scheme)
+
+    def amend_scheme(self, code: str, terms: SchemeTerms, effective_on: date, reason: str) -> None:
+        scheme = self.scheme(code)
+        scheme.amend(terms, effective_on, reason)
+        self._commit(scheme)
+
+    def close_scheme(self, code: str, on: date) -> None:
+        scheme = self.scheme(code)
+        scheme.close(on)
+        self._commit(scheme)
+
+    def schemes(self) -> list[SchemeView]:
+        """The catalogue's schemes and those opened in the store, by code."""
+        codes = set(self.catalogue) | {
+            agg.code for agg in self._aggregates_of(AidScheme)
+        }
+        views = []
+        for code in sorted(codes):
+            scheme = self.scheme(code)
+            terms = scheme.terms
+            admitted = [k.value for k in terms.admitted_kinds] + [s.value for s in terms.admitted_sizes]
+            views.append(
+                SchemeView(
+                    code=scheme.code,
+                    title=scheme.title,
+                    instruments=[i.value for i in terms.instruments],
+                    ceiling=terms.ceiling.amount if terms.ceiling else None,
+                    regime=terms.regime.value,
+                    admitted=admitted,
+                    innovation=terms.innovation,
+                    legal_basis=[str(r) for r in terms.legal_basis],
+                    opened_on=scheme.opened_on,
+                    closed_on=scheme.closed_on,
+                    in_store=scheme.version > 1 or self._load(AidScheme, scheme.id) is not None,
+                )
+            )
+        return views
+
+    # ------------------------------------------------------------ applications
+
+    def submit(self, command: Input) -> UUID:
+        """Submit an application (DOSSIER.md ``submit`` plus the dossier header)."""
+        cmd: c.SubmitApplication = self._parse(c.SubmitApplication, command)
+        if self._load(AidApplication, application_id(cmd.reference)) is not None:
+            msg = f"an application with reference {cmd.reference!r} is already recorded"
+            raise AlreadyExists(msg, field="reference", value=cmd.reference)
+        scheme = self.scheme(cmd.scheme)
+        scheme.check_open_on(cmd.on)
+        beneficiary = _beneficiary(cmd.beneficiary)
+        site = Site(commune=cmd.site.commune, department=cmd.site.department, siret=cmd.site.siret)
+        if site.siret is not None and beneficiary.siren is not None and site.siret.siren != beneficiary.siren:
+            msg = f"SIRET {site.siret} does not start with the beneficiary's SIREN {beneficiary.siren}"
+            raise InvalidValue(msg, field="site.siret", value=str(site.siret))
+        scheme.terms_on(cmd.on).check_admits(beneficiary)
+        programme = _programme(cmd.programme)
+        if cmd.requested == 0:
+            msg = "the requested amount must be positive"
+            raise DomainRuleViolation(msg, field="requested", value=str(cmd.requested))
+        application = AidApplication(
+            reference=cmd.reference,
+            scheme_code=scheme.code,
+            beneficiary=beneficiary,
+            site=site,
+            requested=Money(cmd.requested),
+            programme=programme,
+            submitted_on=cmd.on,
+        )
+        new_scheme = scheme if self._load(AidScheme, scheme.id) is None else None
+        self._commit(new_scheme, application)
+        return application.id
+
+    def withdraw(self, reference: str, step: Input) -> None:
+        cmd: c.WithdrawStep = self._parse(c.WithdrawStep, step)
+        application = self.application(reference)
+        application.withdraw(cmd.on, cmd.reason)
+        self._commit(application)
+
+    def award(self, reference: str, step: Input) -> None:
+        """Decide an award: the amount, its split and the deciding act (caps enforced)."""
+        cmd: c.AwardStep = self._parse(c.AwardStep, step)
+        application = self.application(reference)
+        scheme = self.scheme(application.scheme_code)
+        terms = scheme.terms_on(cmd.on)
+        split = _split(cmd, terms)
+        decision = Decision(body=cmd.body, deliberation=cmd.deliberation, decided_on=cmd.on)
+        application.decide_award(split, decision, terms)
+        self._commit(application)
+
+    def reject(self, reference: str, step: Input) -> None:
+        cmd: c.RejectStep = self._parse(c.RejectStep, step)
+        application = self.application(reference)
+        decision = Decision(body=cmd.body, deliberation=cmd.deliberation, decided_on=cmd.on)
+        application.decide_rejection(decision, tuple(cmd.reasons))
+        self._commit(application)
+
+    def sign(self, reference: str, step: Input) -> UUID:
+        """Sign the convention of an awarded application; records the size at signature."""
+        cmd: c.SignStep = self._parse(c.SignStep, step)
+        application = self.application(reference)
+        award = application.check_can_sign(cmd.on)
+        if self._load(Convention, convention_id(cmd.convention)) is not None:
+            msg = f"convention number {cmd.convention!r} is already used"
+            raise AlreadyExists(msg, field="convention", value=cmd.convention)
+        scheme = self.scheme(application.scheme_code)
+        convention = Convention(
+            number=cmd.convention,
+            application_reference=application.reference,
+            scheme_code=application.scheme_code,
+            beneficiary=application.beneficiary,
+            site=application.site,
+            programme=application.programme,
+            award=award.split,
+            size_at_signature=application.beneficiary.size,
+            innovation=scheme.terms_on(cmd.on).innovation,
+            signed_on=cmd.on,
+        )
+        application.record_convention(cmd.convention, cmd.on)
+        self._commit(application, convention)
+        return convention.id
+
+    def pay(self, reference: str, step: Input) -> bool:
+        """Record a payment; returns False when its reference was already recorded (no effect)."""
+        cmd: c.PayStep = self._parse(c.PayStep, step)
+        convention = self._convention_of(reference)
+        recorded = convention.pay(cmd.ref, Money(cmd.amount), PaymentKind(cmd.kind), cmd.on)
+        if recorded:
+            self._commit(convention)
+        return recorded
+
+    def complete_programme(self, reference: str, step: Input) -> None:
+        cmd: c.CompleteProgrammeStep = self._parse(c.CompleteProgrammeStep, step)
+        convention = self._convention_of(reference)
+        realised = None if cmd.investment_realised is None else Money(cmd.investment_realised)
+        convention.complete_programme(cmd.on, realised, cmd.jobs_created)
+        self._commit(convention)
+
+    # ------------------------------------------------------------------ views
+
+    def dossier(self, reference: str) -> DossierView:
+        """The state of one dossier, from its application reference or convention number."""
+        application, convention = self.resolve(reference)
+        award = application.award
+        view: dict[str, Any] = {
+            "reference": application.reference,
+            "scheme": application.scheme_code,
+            "status": application.status.value,
+            "beneficiary": application.beneficiary.name,
+            "siren": str(application.beneficiary.siren) if application.beneficiary.siren else None,
+            "submitted_on": application.submitted_on,
+            "requested": application.requested.amount,
+            "programme": {
+                "start": application.programme.start,
+                "end": application.programme.end,
+                "investment": application.programme.investment.amount,
+                "jobs": application.programme.jobs,
+            },
+        }
+        if award is not None:
+            view["awarded"] = award.amount.amount
+            view["split"] = {k.value: v.amount for k, v in award.split.nonzero().items()}
+            view["decision"] = {
+                "body": award.decision.body,
+                "deliberation": award.decision.deliberation,
+                "on": award.decision.decided_on,
+            }
+        if application.rejection is not None:
+            view["rejection"] = {
+                "body": application.rejection.decision.body,
+                "deliberation": application.rejection.decision.deliberation,
+                "on": application.rejection.decision.decided_on,
+                "reasons": list(application.rejection.reasons),
+            }
+        if convention is not None:
+            view.update(
+                status=convention.status.value,
+                convention=convention.number,
+                signed_on=convention.signed_on,
+                size_at_signature=(
+                    convention.size_at_signature.value if convention.size_at_signature else None
+                ),
+                paid=convention.paid.amount,
+                payments=[
+                    PaymentView(ref=p.ref, amount=p.amount.amount, kind=p.kind.value, on=p.on)
+                    for p in sorted(convention.payments.values(), key=lambda p: (p.on, p.ref))
+                ],
+                programme_completed_on=convention.completion.on if convention.completion else None,
+            )
+        return DossierView(**view)
+
+    def history(self, reference: str) -> list[HistoryEntry]:
+        """Every recorded event of a dossier (application, then convention), in recording order."""
+        application, convention = self.resolve(reference)
+        entries = list(self._history_of("application", application.reference, application.id))
+        if convention is not None:
+            entries += self._history_of("convention", convention.number, convention.id)
+        return sorted(entries, key=lambda e: e.recorded_at)
+
+    def scheme_history(self, code: str) -> list[HistoryEntry]:
+        return list(self._history_of("scheme", code, scheme_id(code)))
+
+    def _history_of(self, kind: str, reference: str, aggregate_id: UUID) -> Iterator[HistoryEntry]:
+        for domain_event in self.events.get(aggregate_id):
+            state = {
+                k: v for k, v in domain_event.__dict__.items()
+                if k not in ("originator_id", "originator_version", "timestamp", "originator_topic")
+            }
+            yield HistoryEntry(
+                aggregate=kind,
+                reference=reference,
+                version=domain_event.originator_version,
+                event=type(domain_event).__qualname__.split(".")[-1],
+                on=business_date(state),
+                recorded_at=domain_event.timestamp,
+                data=to_primitive(state),
+            )
+
+    def _aggregates_of(self, cls: type[T]) -> Iterator[T]:
+        """Every stored aggregate of a class, found by scanning the notification log."""
+        topic_prefix = f"{cls.__module__}:{cls.__qualname__}."
+        seen: set[UUID] = set()
+        start = 1
+        while True:
+            page = self.recorder.select_notifications(start=start, limit=1000)
+            for notification in page:
+                if notification.topic.startswith(topic_prefix) and notification.originator_id not in seen:
+                    seen.add(notification.originator_id)
+            if len(page) < 1000:  # noqa: PLR2004 - page size
+                break
+            start = page[-1].id + 1
+        for aggregate_id in sorted(seen):
+            found = self._load(cls, aggregate_id)
+            if found is not None:
+                yield found
+
+    def applications(self) -> Iterator[AidApplication]:
+        return self._aggregates_of(AidApplication)
+
+    def conventions(self) -> Iterator[Convention]:
+        return self._aggregates_of(Convention)
+
+    def event_count(self) -> int:
+        """How many events the store holds (for checks that a refusal recorded nothing)."""
+        maximum = self.recorder.max_notification_id()
+        return 0 if maximum is None else int(maximum)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _beneficiary(data: c.BeneficiaryIn) -> Beneficiary:
+    figures = None
+    if data.staff is not None or data.turnover is not None or data.balance_sheet is not None:
+        missing = [n for n in ("staff", "turnover", "balance_sheet") if getattr(data, n) is None]
+        if missing:
+            msg = f"company figures need staff, turnover and balance_sheet; missing {', '.join(missing)}"
+            raise InvalidValue(msg, field=f"beneficiary.{missing[0]}", value=None)
+        figures = CompanyFigures(data.staff, Money(data.turnover), Money(data.balance_sheet))
+    try:
+        return Beneficiary(kind=data.kind, name=data.name, siren=data.siren, figures=figures)
+    except InvalidValue as error:
+        field = error.field if (error.field or "").startswith("beneficiary") else f"beneficiary.{error.field}"
+        raise InvalidValue(error.message, field=field, value=error.value) from None
+
+
+def _programme(data: c.ProgrammeIn) -> Programme:
+    try:
+        return Programme(data.start, data.end, Money(data.investment), data.jobs)
+    except InvalidValue as error:
+        raise InvalidValue(error.message, field=error.field or "programme", value=error.value) from None
+
+
+def _split(cmd: c.AwardStep, terms: SchemeTerms) -> AwardSplit:
+    parts = {k: getattr(cmd, k) for k in ("grant", "advance", "loan", "equity")}
+    given = {k: v for k, v in parts.items() if v is not None}
+    if not given:
+        if len(terms.instruments) != 1:
+            offered = ", ".join(i.value for i in terms.instruments)
+            msg = f"this scheme offers several instruments ({offered}): give the split of the amount"
+            raise DomainRuleViolation(msg, field="grant", value=None)
+        given = {terms.instruments[0].value: cmd.amount}
+    split = AwardSplit(**{k: Money(v) for k, v in given.items()})
+    if split.total.amount != cmd.amount:
+        msg = f"the split ({split.total}) does not add up to the amount {Money(cmd.amount)}"
+        raise DomainRuleViolation(msg, field="amount", value=str(cmd.amount))
+    return split
+
+
+def business_date(state: Mapping[str, Any]) -> date | None:
+    """The business date an event is about: its ``on``-like field, or its decision's date."""
+    for key in BUSINESS_DATE_FIELDS:
+        value = state.get(key)
+        if isinstance(value, date):
+            return value
+    for value in state.values():
+        if attrs.has(type(value)):
+            found = business_date({f.name: getattr(value, f.name) for f in attrs.fields(type(value))})
+            if found is not None:
+                return found
+    return None
+
+
+def to_primitive(value: Any) -> Any:  # noqa: ANN401, PLR0911 - walks any stored value
+    """JSON-ready primitives for any event value (attrs objects become dicts)."""
+    if isinstance(value, Money | Siren | Siret):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if attrs.has(type(value)):
+        return {f.name: to_primitive(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    if isinstance(value, Mapping):
+        return {str(k): to_primitive(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_primitive(v) for v in value]
+    return value
