@@ -1,0 +1,278 @@
+"""The ``aidflow`` command line.
+
+Every command takes ``--store`` (else ``$AIDFLOW_STORE``, else
+``sqlite:///aidflow.sqlite``). Refused input exits with status 1 and one clear
+line naming the field and the value, never a traceback; ``AIDFLOW_DEBUG=1``
+shows tracebacks of unexpected errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aidflow.adapters.demo import demo_dossiers, record_demo
+from aidflow.adapters.store import describe_store, resolve_store_url
+from aidflow.application.dossier import StepRefused, load_file, run_dossier, schema
+from aidflow.application.service import Aidflow
+from aidflow.domain.errors import AidflowError
+
+EXIT_REFUSED = 1
+EXIT_INTERNAL = 3
+
+_WIDTH = None if sys.stdout.isatty() else 150
+out = Console(highlight=False, width=_WIDTH)
+err = Console(stderr=True, highlight=False)
+
+cli = typer.Typer(
+    name="aidflow",
+    help="Event-sourced lifecycle of regional business aids (Occitanie 2022-2028 rules).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+dossier_cli = typer.Typer(help="Record dossier files (DOSSIER.md).", no_args_is_help=True)
+schema_cli = typer.Typer(help="Print the JSON Schema of an interchange file.", no_args_is_help=True)
+cli.add_typer(dossier_cli, name="dossier")
+cli.add_typer(schema_cli, name="schema")
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="memory:, sqlite:///path.sqlite or postgresql://user:pw@host:port/db "
+        "(default: $AIDFLOW_STORE, else sqlite:///aidflow.sqlite)",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def open_app(store: str | None) -> Aidflow:
+    return Aidflow(store=resolve_store_url(store))
+
+
+def _eur(value: Decimal | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.2f} €".replace(",", " ")
+
+
+def _print_json(data: Any) -> None:  # noqa: ANN401 - any JSON-ready value
+    out.print_json(json.dumps(data, ensure_ascii=False, default=str), indent=2)
+
+
+# --------------------------------------------------------------------- demo
+
+
+@cli.command()
+def demo(store: StoreOption = None) -> None:
+    """Record a realistic demo portfolio and print a summary table (the main job)."""
+    url = resolve_store_url(store)
+    started = time.perf_counter()
+    app = open_app(url)
+    total = sum(1 for _ in demo_dossiers())
+    with err.status("Recording the demo portfolio…") as status:
+        done = 0
+
+        def progress(reference: str) -> None:
+            nonlocal done
+            done += 1
+            status.update(f"Recording the demo portfolio… {done}/{total} {reference}")
+
+        recorded, present = record_demo(app, progress)
+    elapsed = time.perf_counter() - started
+    _portfolio_table(app)
+    out.print(
+        f"\n{recorded} dossiers recorded, {present} already present, "
+        f"{app.event_count()} events in {describe_store(url)} ({elapsed:.1f} s)."
+    )
+    first = next(demo_dossiers())["reference"]
+    out.print(f"Next: [bold]aidflow show {first}[/bold]   (or aidflow schemes, aidflow --help)")
+
+
+def _portfolio_table(app: Aidflow) -> None:
+    rows: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"dossiers": 0, "status": defaultdict(int), "awarded": Decimal(0), "paid": Decimal(0)}
+    )
+    for application in app.applications():
+        row = rows[application.scheme_code]
+        row["dossiers"] += 1
+        row["status"][application.status.value] += 1
+        if application.award is not None:
+            row["awarded"] += application.award.amount.amount
+    for convention in app.conventions():
+        rows[convention.scheme_code]["paid"] += convention.paid.amount
+    table = Table(title="aidflow portfolio", show_footer=True)
+    table.add_column("scheme", footer="total")
+    for name in ("dossiers", "awarded / signed", "rejected", "withdrawn"):
+        table.add_column(name, justify="right")
+    table.add_column("awarded", justify="right")
+    table.add_column("paid", justify="right")
+    totals = {"dossiers": 0, "ok": 0, "rejected": 0, "withdrawn": 0,
+              "awarded": Decimal(0), "paid": Decimal(0)}
+    for code in sorted(rows):
+        row = rows[code]
+        ok = row["status"]["awarded"] + row["status"]["signed"]
+        table.add_row(code, str(row["dossiers"]), str(ok), str(row["status"]["rejected"]),
+                      str(row["status"]["withdrawn"]), _eur(row["awarded"]), _eur(row["paid"]))
+        totals["dossiers"] += row["dossiers"]
+        totals["ok"] += ok
+        totals["rejected"] += row["status"]["rejected"]
+        totals["withdrawn"] += row["status"]["withdrawn"]
+        totals["awarded"] += row["awarded"]
+        totals["paid"] += row["paid"]
+    for column, key in zip(table.columns[1:5], ("dossiers", "ok", "rejected", "withdrawn"), strict=True):
+        column.footer = str(totals[key])
+    table.columns[5].footer = _eur(totals["awarded"])
+    table.columns[6].footer = _eur(totals["paid"])
+    out.print(table)
+
+
+# ------------------------------------------------------------------ schemes
+
+
+@cli.command()
+def schemes(store: StoreOption = None, as_json: JsonOption = False) -> None:
+    """List the scheme catalogue (built-in and opened in the store)."""
+    views = open_app(store).schemes()
+    if as_json:
+        _print_json([v.model_dump(mode="json") for v in views])
+        return
+    table = Table(title="Aid schemes (dispositifs)")
+    for name in ("code", "title", "instruments", "ceiling", "regime", "admitted", "legal basis"):
+        table.add_column(name, overflow="fold")
+    for v in views:
+        table.add_row(v.code, v.title, ", ".join(v.instruments), _eur(v.ceiling), v.regime,
+                      ", ".join(v.admitted), "; ".join(v.legal_basis))
+    out.print(table)
+
+
+# --------------------------------------------------------------------- show
+
+
+@cli.command()
+def show(
+    reference: Annotated[str, typer.Argument(help="Application reference or convention number.")],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one dossier's state and its dated history."""
+    app = open_app(store)
+    view = app.dossier(reference)
+    history = app.history(reference)
+    if as_json:
+        _print_json({"state": view.model_dump(mode="json"),
+                     "history": [h.model_dump(mode="json") for h in history]})
+        return
+    state = Table.grid(padding=(0, 2))
+    state.add_column(style="bold")
+    state.add_column()
+    for label, value in (
+        ("reference", view.reference), ("scheme", view.scheme), ("status", view.status),
+        ("beneficiary", f"{view.beneficiary} (SIREN {view.siren})" if view.siren else view.beneficiary),
+        ("requested", _eur(view.requested)), ("awarded", _eur(view.awarded)),
+        ("split", ", ".join(f"{k} {_eur(v)}" for k, v in (view.split or {}).items()) or "-"),
+        ("convention", view.convention or "-"),
+        ("size at signature", view.size_at_signature or "-"),
+        ("programme", f"{view.programme['start']} → {view.programme['end']}, "
+                      f"{_eur(view.programme['investment'])}, {view.programme['jobs']} jobs"),
+        ("paid", _eur(view.paid)),
+    ):
+        state.add_row(label, str(value))
+    if view.rejection:
+        state.add_row("rejection", "; ".join(view.rejection["reasons"]))
+    out.print(state)
+    table = Table(title="History")
+    for name in ("on", "recorded at (UTC)", "record", "event", "details"):
+        table.add_column(name, overflow="fold")
+    for h in history:
+        details = ", ".join(f"{k}={_brief(v)}" for k, v in h.data.items())
+        table.add_row(str(h.on or ""), h.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
+                      f"{h.aggregate} v{h.version}", h.event, details)
+    out.print(table)
+
+
+def _brief(value: Any) -> str:  # noqa: ANN401 - any JSON-ready value
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
+    return text if len(text) <= 120 else text[:117] + "..."  # noqa: PLR2004 - display width
+
+
+# ------------------------------------------------------------------ dossier
+
+
+@dossier_cli.command("run")
+def dossier_run(
+    file: Annotated[Path, typer.Argument(help="A dossier file (JSON or YAML).")],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record a dossier file's steps in order and print the resulting state."""
+    data = load_file(file)
+    app = open_app(store)
+    try:
+        result = run_dossier(app, data)
+    except StepRefused as refused:
+        if as_json:
+            _print_json({"error": {"step": refused.index, "do": refused.do, "field": refused.field,
+                                   "value": _jsonable(refused.value), "message": refused.message}})
+        raise
+    if as_json:
+        _print_json(result.state.model_dump(mode="json") if result.state else None)
+        return
+    out.print(f"{result.steps_recorded} steps recorded for {result.reference}.")
+    if result.state is not None:
+        out.print(f"status: [bold]{result.state.status}[/bold], awarded {_eur(result.state.awarded)}, "
+                  f"paid {_eur(result.state.paid)}")
+
+
+def _jsonable(value: Any) -> Any:  # noqa: ANN401 - any value
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return value
+
+
+@schema_cli.command("dossier")
+def schema_dossier() -> None:
+    """Print the JSON Schema of dossier files."""
+    sys.stdout.write(json.dumps(schema(), indent=2, ensure_ascii=False) + "\n")
+
+
+# --------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning refusals into one clear line and exit status 1."""
+    try:
+        cli(args=argv, prog_name="aidflow")
+    except AidflowError as error:
+        known = not error.field or error.field in error.message or isinstance(error, StepRefused)
+        where = "" if known else f"{error.field}: "
+        err.print(f"[red]error:[/red] {where}{error.message}", markup=True, soft_wrap=True)
+        return EXIT_REFUSED
+    except SystemExit as done:  # usage errors and --help, already printed by typer
+        return done.code if isinstance(done.code, int) else EXIT_REFUSED
+    except KeyboardInterrupt:
+        err.print("interrupted: every step recorded before the interruption is kept")
+        return 130
+    except Exception as error:  # noqa: BLE001 - last line of defence: no traceback for users
+        if os.environ.get("AIDFLOW_DEBUG"):
+            raise
+        err.print(f"[red]internal error:[/red] {type(error).__name__}: {error}", soft_wrap=True)
+        err.print("(set AIDFLOW_DEBUG=1 to see the traceback)")
+        return EXIT_INTERNAL
+    return 0
+
+

@@ -1,0 +1,219 @@
+"""Dossier files (DOSSIER.md): one aid's life as data, recorded step by step.
+
+The header (reference, scheme, beneficiary, site) is validated first; then each
+step is validated and recorded in file order. A refused step raises
+:class:`StepRefused` naming the step's index, field and value: nothing of that
+step is recorded and the steps before it stay recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from aidflow.application import commands as c
+from aidflow.application.errors import InputError, input_error
+from aidflow.application.service import Aidflow
+from aidflow.application.views import DossierView
+from aidflow.domain.errors import AidflowError
+
+DOSSIER_FORMAT = "dossier/1"
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_STEPS = 10_000
+
+AnyStep = Annotated[
+    c.SubmitStep
+    | c.WithdrawStep
+    | c.AwardStep
+    | c.RejectStep
+    | c.SignStep
+    | c.PayStep
+    | c.CompleteProgrammeStep,
+    Field(discriminator="do"),
+]
+"""The steps this version records. Later capabilities add theirs here."""
+
+_STEP = TypeAdapter(AnyStep)
+
+
+class DossierHeader(c.Model):
+    aidflow: Literal["dossier/1"]
+    reference: c.Reference
+    scheme: Annotated[str, Field(min_length=1, max_length=c.MAX_REFERENCE_LENGTH)]
+    beneficiary: c.BeneficiaryIn
+    site: c.SiteIn
+
+
+class DossierFile(DossierHeader):
+    """The whole dossier file, for ``aidflow schema dossier``."""
+
+    steps: Annotated[list[AnyStep], Field(max_length=MAX_STEPS)]
+
+
+class StepRefused(AidflowError):
+    """A dossier step was refused; earlier steps stay recorded.
+
+    Attributes:
+        index: the step's 0-based position in ``steps``.
+        do: the step's verb, if it could be read.
+        cause: the underlying error.
+    """
+
+    def __init__(self, index: int, do: str | None, cause: AidflowError) -> None:
+        field = f"steps[{index}].{cause.field}" if cause.field else f"steps[{index}]"
+        verb = f" ({do})" if do else ""
+        about = f", field {cause.field}" if cause.field else ""
+        super().__init__(
+            f"step {index}{verb} refused{about}: {cause.message}", field=field, value=cause.value
+        )
+        self.index = index
+        self.do = do
+        self.cause = cause
+
+
+class DossierResult(BaseModel):
+    """What ``aidflow dossier run`` reports: steps recorded, then the dossier's state."""
+
+    reference: str
+    steps_recorded: int
+    state: DossierView | None
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of dossier files."""
+    return DossierFile.model_json_schema()
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    """Read a JSON or YAML dossier file into plain data, with clear errors."""
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        msg = f"cannot read {str(path)!r}: {error.strerror}"
+        raise InputError(msg, field="file", value=str(path)) from None
+    if size > MAX_FILE_BYTES:
+        msg = f"{path.name} is {size} bytes; dossier files are limited to {MAX_FILE_BYTES} bytes"
+        raise InputError(msg, field="file", value=size)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        msg = f"{path.name} is not UTF-8 text (byte {error.start}: {raw[error.start:error.start + 1]!r})"
+        raise InputError(msg, field="file", value=str(path)) from None
+    return parse_text(text, path.name)
+
+
+def parse_text(text: str, source: str = "<dossier>") -> dict[str, Any]:
+    """Parse JSON (or YAML, when the text is not JSON) into a mapping."""
+    data: Any
+    try:
+        if source.endswith((".yaml", ".yml")):
+            data = yaml.safe_load(text)
+        else:
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError:
+                if source.endswith(".json"):
+                    raise
+                data = yaml.safe_load(text)
+    except json.JSONDecodeError as error:
+        msg = f"{source} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        raise InputError(msg, field="file", value=source) from None
+    except yaml.YAMLError as error:
+        msg = f"{source} is not valid JSON or YAML: {str(error).splitlines()[0]}"
+        raise InputError(msg, field="file", value=source) from None
+    except RecursionError:
+        msg = f"{source} is nested too deeply to be a dossier"
+        raise InputError(msg, field="file", value=source) from None
+    if not isinstance(data, Mapping):
+        msg = f"{source} must hold one JSON object (a dossier), not {type(data).__name__}"
+        raise InputError(msg, field="file", value=type(data).__name__)
+    return dict(data)
+
+
+def parse_header(data: Mapping[str, Any]) -> tuple[DossierHeader, list[Any]]:
+    header_data = {k: v for k, v in data.items() if k != "steps"}
+    try:
+        header = DossierHeader.model_validate(header_data)
+    except ValidationError as error:
+        raise input_error(error) from None
+    steps = data.get("steps")
+    if not isinstance(steps, list):
+        msg = "steps: a list of steps is required"
+        raise InputError(msg, field="steps", value=type(steps).__name__)
+    if len(steps) > MAX_STEPS:
+        msg = f"steps: {len(steps)} steps is more than the {MAX_STEPS} a dossier may hold"
+        raise InputError(msg, field="steps", value=len(steps))
+    return header, steps
+
+
+def parse_step(index: int, data: Any) -> c.Step:  # noqa: ANN401 - untrusted input
+    do = data.get("do") if isinstance(data, Mapping) else None
+    try:
+        step: c.Step = _STEP.validate_python(data)
+    except ValidationError as error:
+        cause = input_error(error)
+        # The discriminated union prefixes locations with the tag: drop it.
+        if do and cause.field and cause.field.startswith(f"{do}."):
+            cause.field = cause.field.removeprefix(f"{do}.")
+        raise StepRefused(index, do if isinstance(do, str) else None, cause) from None
+    return step
+
+
+def run_dossier(
+    app: Aidflow,
+    data: Mapping[str, Any],
+    on_step: Callable[[int, c.Step], None] | None = None,
+) -> DossierResult:
+    """Record a dossier's steps in order and return its resulting state.
+
+    Raises:
+        InputError: the header is malformed (nothing recorded).
+        StepRefused: a step was refused (the steps before it stay recorded).
+    """
+    header, steps = parse_header(data)
+    recorded = 0
+    for index, raw_step in enumerate(steps):
+        step = parse_step(index, raw_step)
+        try:
+            _apply(app, header, step)
+        except StepRefused:
+            raise
+        except AidflowError as error:
+            raise StepRefused(index, step.do, error) from None  # type: ignore[attr-defined]
+        recorded += 1
+        if on_step is not None:
+            on_step(index, step)
+    state = app.dossier(header.reference) if recorded else None
+    return DossierResult(reference=header.reference, steps_recorded=recorded, state=state)
+
+
+def _apply(app: Aidflow, header: DossierHeader, step: c.Step) -> None:
+    ref = header.reference
+    if isinstance(step, c.SubmitStep):
+        app.submit(
+            c.SubmitApplication(
+                reference=ref, scheme=header.scheme, beneficiary=header.beneficiary,
+                site=header.site, on=step.on, requested=step.requested, programme=step.programme,
+            )
+        )
+    elif isinstance(step, c.WithdrawStep):
+        app.withdraw(ref, step)
+    elif isinstance(step, c.AwardStep):
+        app.award(ref, step)
+    elif isinstance(step, c.RejectStep):
+        app.reject(ref, step)
+    elif isinstance(step, c.SignStep):
+        app.sign(ref, step)
+    elif isinstance(step, c.PayStep):
+        app.pay(ref, step)
+    elif isinstance(step, c.CompleteProgrammeStep):
+        app.complete_programme(ref, step)
+    else:  # pragma: no cover - the union above is exhaustive
+        msg = f"step {step!r} is not supported"
+        raise InputError(msg, field="do", value=getattr(step, "do", None))
