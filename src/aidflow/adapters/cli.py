@@ -119,8 +119,8 @@ def _portfolio_table(app: Aidflow) -> None:
         table.add_column(name, justify="right")
     table.add_column("awarded", justify="right")
     table.add_column("paid", justify="right")
-    totals = {"dossiers": 0, "ok": 0, "rejected": 0, "withdrawn": 0,
-              "awarded": Decimal(0), "paid": Decimal(0)}
+    totals: dict[str, Any] = {"dossiers": 0, "ok": 0, "rejected": 0, "withdrawn": 0,
+                              "awarded": Decimal(0), "paid": Decimal(0)}
     for code in sorted(rows):
         row = rows[code]
         ok = row["status"]["awarded"] + row["status"]["signed"]
@@ -185,8 +185,8 @@ def show(
         ("split", ", ".join(f"{k} {_eur(v)}" for k, v in (view.split or {}).items()) or "-"),
         ("convention", view.convention or "-"),
         ("size at signature", view.size_at_signature or "-"),
-        ("programme", f"{view.programme['start']} → {view.programme['end']}, "
-                      f"{_eur(view.programme['investment'])}, {view.programme['jobs']} jobs"),
+        ("programme", (f"{view.programme['start']} → {view.programme['end']}, "
+                       f"{_eur(view.programme['investment'])}, {view.programme['jobs']} jobs")),
         ("paid", _eur(view.paid)),
     ):
         state.add_row(label, str(value))
@@ -205,7 +205,7 @@ def show(
 
 def _brief(value: Any) -> str:  # noqa: ANN401 - any JSON-ready value
     text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
-    return text if len(text) <= 120 else text[:117] + "..."  # noqa: PLR2004 - display width
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 # ------------------------------------------------------------------ dossier
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted: every step recorded before the interruption is kept")
         return 130
-    except Exception as error:  # noqa: BLE001 - last line of defence: no traceback for users
+    except Exception as error:
         if os.environ.get("AIDFLOW_DEBUG"):
             raise
         err.print(f"[red]internal error:[/red] {type(error).__name__}: {error}", soft_wrap=True)

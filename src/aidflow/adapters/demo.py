@@ -174,8 +174,9 @@ def _dossier(rng: random.Random, scheme: str, size: str, counter: int) -> dict[s
             steps.append({"on": (end + timedelta(days=60)).isoformat(), "do": "pay",
                           "ref": f"{reference}-P3", "amount": _money(amount - advance - interim),
                           "kind": "balance"})
-    return {"aidflow": "dossier/1", "reference": reference, "scheme": scheme, **_company(rng, size, 20 if scheme == "PASS-TE" else None),
-            "steps": steps}
+    staff_below = 20 if scheme == "PASS-TE" else None
+    return {"aidflow": "dossier/1", "reference": reference, "scheme": scheme,
+            **_company(rng, size, staff_below), "steps": steps}
 
 
 def record_demo(app: Aidflow, progress: Callable[[str], None] | None = None) -> tuple[int, int]:

@@ -30,9 +30,9 @@ _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/\-]*$")
 
 
 def _parse_amount(value: object) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, float):
-        msg = f"amount must be a decimal string such as \"1234.50\", not the number {value!r}"
-        raise ValueError(msg)
+    if isinstance(value, bool | float):
+        msg = f'amount must be a decimal string such as "1234.50", not the number {value!r}'
+        raise ValueError(msg)  # noqa: TRY004 - pydantic reports ValueError as a field error
     if isinstance(value, int):
         value = Decimal(value)
     if isinstance(value, str):

@@ -46,9 +46,9 @@ from aidflow.domain.values import (
     Money,
     PaymentKind,
     Programme,
-    Site,
     Siren,
     Siret,
+    Site,
 )
 
 T = TypeVar("T", bound=Aggregate)
@@ -105,7 +105,7 @@ class Aidflow(Application[UUID]):
 
     def _load(self, cls: type[T], aggregate_id: UUID) -> T | None:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         if not isinstance(aggregate, cls):  # pragma: no cover - uuid5 namespaces differ by kind
@@ -405,7 +405,7 @@ class Aidflow(Application[UUID]):
                 version=domain_event.originator_version,
                 event=type(domain_event).__qualname__.split(".")[-1],
                 on=business_date(state),
-                recorded_at=domain_event.timestamp,
+                recorded_at=getattr(domain_event, "timestamp"),  # noqa: B009 - not on the Protocol
                 data=to_primitive(state),
             )
 
@@ -417,8 +417,9 @@ class Aidflow(Application[UUID]):
         while True:
             page = self.recorder.select_notifications(start=start, limit=1000)
             for notification in page:
-                if notification.topic.startswith(topic_prefix) and notification.originator_id not in seen:
-                    seen.add(notification.originator_id)
+                originator = notification.originator_id
+                if notification.topic.startswith(topic_prefix) and isinstance(originator, UUID):
+                    seen.add(originator)
             if len(page) < 1000:  # noqa: PLR2004 - page size
                 break
             start = page[-1].id + 1

@@ -29,7 +29,7 @@ SchemeCode = NewType("SchemeCode", str)
 def _to_decimal(value: object) -> Decimal:
     if isinstance(value, Decimal):
         return value
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         # Floats are never money: 0.1 + 0.2 is not 0.3. Refuse them loudly.
         msg = f"amount must be a decimal string or Decimal, not {type(value).__name__} {value!r}"
         raise InvalidValue(msg, field="amount", value=value)
@@ -48,8 +48,7 @@ def _money_amount(value: object) -> Decimal:
     if not amount.is_finite():
         msg = f"amount {value!r} is not a finite number"
         raise InvalidValue(msg, field="amount", value=value)
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(CENT):
+    if amount != amount.quantize(CENT):
         msg = f"amount {value!r} has more than 2 decimal places (EUR cents)"
         raise InvalidValue(msg, field="amount", value=value)
     if amount < 0:
@@ -289,7 +288,7 @@ def _optional_figures(value: object) -> CompanyFigures | None:
     raise InvalidValue(msg, field="beneficiary", value=value)
 
 
-def _nonempty(instance: object, attribute: Attribute[str], value: str) -> None:
+def _nonempty(_instance: object, attribute: Attribute[str], value: str) -> None:
     if not value.strip():
         msg = f"{attribute.name} must not be empty"
         raise InvalidValue(msg, field=attribute.name, value=value)
@@ -414,7 +413,7 @@ class PaymentKind(StrEnum):
     BALANCE = "balance"
 
 
-def _positive_int(instance: object, attribute: Attribute[int], value: int) -> None:
+def _positive_int(_instance: object, attribute: Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         msg = f"{attribute.name} must be a non-negative whole number, got {value!r}"
         raise InvalidValue(msg, field=attribute.name, value=value)
