@@ -89,6 +89,7 @@ ATTRS_VALUE_TYPES: dict[str, type[Any]] = {
     "award_split": values.AwardSplit,
     "instrument_ceiling": scheme.InstrumentCeiling,
     "scheme_terms": scheme.SchemeTerms,
+    "origin": aid_application.Origin,
     "decision": aid_application.Decision,
     "award": aid_application.Award,
     "rejection": aid_application.Rejection,

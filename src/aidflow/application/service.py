@@ -34,7 +34,7 @@ from aidflow.application.errors import (
     input_error,
 )
 from aidflow.application.views import DossierView, HistoryEntry, PaymentView, SchemeView
-from aidflow.domain.aid_application import AidApplication, Decision
+from aidflow.domain.aid_application import AidApplication, Decision, Origin
 from aidflow.domain.convention import Convention
 from aidflow.domain.errors import DomainRuleViolation, InvalidValue
 from aidflow.domain.identity import application_id, convention_id, scheme_id
@@ -233,8 +233,11 @@ class Aidflow(Application[UUID]):
 
     # ------------------------------------------------------------ applications
 
-    def submit(self, command: Input) -> UUID:
-        """Submit an application (DOSSIER.md ``submit`` plus the dossier header)."""
+    def submit(self, command: Input, *, origin: Origin | None = None) -> UUID:
+        """Submit an application (DOSSIER.md ``submit`` plus the dossier header).
+
+        ``origin`` links an application opened by a call for projects to its call and project.
+        """
         cmd: c.SubmitApplication = self._parse(c.SubmitApplication, command)
         if self._load(AidApplication, application_id(cmd.reference)) is not None:
             msg = f"an application with reference {cmd.reference!r} is already recorded"
@@ -259,6 +262,7 @@ class Aidflow(Application[UUID]):
             requested=Money(cmd.requested),
             programme=programme,
             submitted_on=cmd.on,
+            origin=origin,
         )
         new_scheme = scheme if self._load(AidScheme, scheme.id) is None else None
         self._commit(new_scheme, application)
@@ -308,6 +312,7 @@ class Aidflow(Application[UUID]):
             size_at_signature=application.beneficiary.size,
             innovation=scheme.terms_on(cmd.on).innovation,
             signed_on=cmd.on,
+            origin=application.origin,
         )
         application.record_convention(cmd.convention, cmd.on)
         self._commit(application, convention)

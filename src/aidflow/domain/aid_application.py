@@ -34,6 +34,15 @@ def _reasons(values: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 
 
 @frozen
+class Origin:
+    """Where an application came from when a call for projects opened it (RULES.md §2)."""
+
+    call: str
+    project: str
+    partner_role: str | None = None
+
+
+@frozen
 class Decision:
     """Who decided, and under which act (commission permanente, deliberation number and date)."""
 
@@ -82,8 +91,10 @@ class AidApplication(Aggregate):
         requested: Money,
         programme: Programme,
         submitted_on: date,
+        origin: Origin | None = None,
     ) -> None:
         self.reference = reference
+        self.origin = origin
         self.scheme_code = scheme_code
         self.beneficiary = beneficiary
         self.site = site

@@ -9,6 +9,7 @@ from uuid import UUID
 from attrs import field, frozen
 from eventsourcing.domain import Aggregate, event
 
+from aidflow.domain.aid_application import Origin
 from aidflow.domain.errors import CeilingExceeded, DateOutOfOrder, DomainRuleViolation, InvalidTransition
 from aidflow.domain.identity import convention_id
 from aidflow.domain.values import (
@@ -73,8 +74,10 @@ class Convention(Aggregate):
         size_at_signature: CompanySize | None,
         innovation: bool,
         signed_on: date,
+        origin: Origin | None = None,
     ) -> None:
         self.number = number
+        self.origin = origin
         self.application_reference = application_reference
         self.scheme_code = scheme_code
         self.beneficiary = beneficiary
