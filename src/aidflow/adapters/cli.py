@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,6 +25,7 @@ from rich.table import Table
 from aidflow.adapters.demo import demo_dossiers, record_demo
 from aidflow.adapters.store import describe_store, resolve_store_url
 from aidflow.application.dossier import StepRefused, load_file, run_dossier, schema
+from aidflow.application.errors import InputError
 from aidflow.application.service import Aidflow
 from aidflow.domain.errors import AidflowError
 
@@ -43,8 +45,12 @@ cli = typer.Typer(
 )
 dossier_cli = typer.Typer(help="Record dossier files (DOSSIER.md).", no_args_is_help=True)
 schema_cli = typer.Typer(help="Print the JSON Schema of an interchange file.", no_args_is_help=True)
+clawback_cli = typer.Typer(help="Assess clawback (reversement) on conventions.", no_args_is_help=True)
+monitoring_cli = typer.Typer(help="Monitoring calendar of conventions.", no_args_is_help=True)
 cli.add_typer(dossier_cli, name="dossier")
 cli.add_typer(schema_cli, name="schema")
+cli.add_typer(clawback_cli, name="clawback")
+cli.add_typer(monitoring_cli, name="monitoring")
 
 StoreOption = Annotated[
     str | None,
@@ -242,6 +248,73 @@ def _jsonable(value: Any) -> Any:  # noqa: ANN401 - any value
     except (TypeError, ValueError):
         return str(value)
     return value
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        msg = f"{option} must be an ISO date YYYY-MM-DD, got {text!r}"
+        raise InputError(msg, field=option, value=text) from None
+
+
+@clawback_cli.command("assess")
+def clawback_assess(
+    reference: Annotated[str, typer.Argument(help="Application reference or convention number.")],
+    on: Annotated[str | None, typer.Option("--on", help="Assessment date (default: today).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute without recording.")] = False,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Assess what a convention's beneficiary must repay as of a date, and record it."""
+    app = open_app(store)
+    day = _day(on, "--on") or app.clock()
+    if dry_run:
+        assessment = app.preview_clawback(reference, day)
+    else:
+        assessment = app.assess_clawback(reference, {"on": day.isoformat()})
+    if as_json:
+        _print_json(assessment.to_dict())
+        return
+    out.print(f"Clawback as of {assessment.as_of} — policy {assessment.policy}/{assessment.policy_version}"
+              + (" (dry run, nothing recorded)" if dry_run else ""))
+    table = Table()
+    for name in ("obligation", "on", "amount", "status", "explanation"):
+        table.add_column(name, overflow="fold")
+    for breach in assessment.breaches:
+        status = "established" if breach.established else ("waived" if breach.waived else "pending decision")
+        table.add_row(breach.obligation.value, str(breach.on), _eur(breach.amount.amount), status,
+                      breach.explanation)
+    out.print(table)
+    out.print(f"paid {_eur(assessment.paid.amount)}, repaid {_eur(assessment.repaid.amount)}, "
+              f"[bold]total due {_eur(assessment.total_due.amount)}[/bold]")
+    out.print(assessment.explanation)
+
+
+@monitoring_cli.command("due")
+def monitoring_due(
+    on: Annotated[str | None, typer.Option("--on", help="Date to evaluate (default: today).")] = None,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Headcount declarations due or overdue on a date, across all conventions."""
+    app = open_app(store)
+    day = _day(on, "--on") or app.clock()
+    rows = app.monitoring_due(day)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title=f"Declarations due or overdue on {day}")
+    for name in ("convention", "beneficiary", "anniversary", "due by", "state"):
+        table.add_column(name)
+    for row in rows:
+        style = "red" if row["state"] == "overdue" else ""
+        table.add_row(row["convention"], row["beneficiary"], str(row["anniversary"]), str(row["due_by"]),
+                      row["state"], style=style)
+    out.print(table)
+    out.print(f"{len(rows)} declarations due or overdue.")
 
 
 @schema_cli.command("dossier")

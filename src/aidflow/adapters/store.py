@@ -76,7 +76,8 @@ def _postgres_env(url: str) -> dict[str, str]:
     parts = urlsplit(url)
     dbname = parts.path.lstrip("/")
     if not dbname or not parts.hostname or not parts.username:
-        msg = f"PostgreSQL store URLs look like postgresql://user:password@host:port/dbname, got {url!r}"
+        shown = describe_store(url)
+        msg = f"PostgreSQL store URLs look like postgresql://user:password@host:port/dbname, got {shown!r}"
         raise InvalidValue(msg, field="store", value=describe_store(url))
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",

@@ -14,7 +14,9 @@ from typing import Any
 import attrs
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from aidflow.domain import aid_application, convention, scheme, values
+from aidflow.domain import advances, aid_application, clawback, convention, obligations, scheme, values
+from aidflow.domain import call as call_domain
+from aidflow.domain import candidacy as candidacy_domain
 
 
 class DateAsISO(Transcoding):
@@ -95,6 +97,29 @@ ATTRS_VALUE_TYPES: dict[str, type[Any]] = {
     "rejection": aid_application.Rejection,
     "payment": convention.Payment,
     "completion": convention.Completion,
+    "money_movement": convention.MoneyMovement,
+    "waiver": convention.Waiver,
+    "convention_terms": obligations.ConventionTerms,
+    "monitoring_fact": obligations.MonitoringFact,
+    "dated_amount": clawback.DatedAmount,
+    "breach_decision": clawback.BreachDecision,
+    "breach": clawback.Breach,
+    "clawback_assessment": clawback.ClawbackAssessment,
+    "instalment": advances.Instalment,
+    "call_terms": call_domain.CallTerms,
+    "call_wave": call_domain.Wave,
+    "call_strand": call_domain.Strand,
+    "call_admission": call_domain.Admission,
+    "member_requirement": call_domain.MemberRequirement,
+    "consortium_rules": call_domain.ConsortiumRules,
+    "priority_criterion": call_domain.PriorityCriterion,
+    "selection_criterion": call_domain.SelectionCriterion,
+    "partner": call_domain.Partner,
+    "criterion_score": call_domain.CriterionScore,
+    "scoring": candidacy_domain.Scoring,
+    "label": candidacy_domain.Label,
+    "selection": candidacy_domain.Selection,
+    "member_application": candidacy_domain.MemberApplication,
 }
 """Stored name → attrs class. Add new value types here (and nowhere else)."""
 

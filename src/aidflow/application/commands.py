@@ -187,6 +187,98 @@ class CompleteProgrammeStep(Step):
     jobs_created: Jobs | None = None
 
 
+class DeclareHeadcountStep(Step):
+    do: Literal["declare_headcount"] = "declare_headcount"
+    jobs: Jobs
+
+
+class DisposeInvestmentStep(Step):
+    do: Literal["dispose_investment"] = "dispose_investment"
+    value: Amount
+
+
+class CeaseActivityStep(Step):
+    do: Literal["cease_activity"] = "cease_activity"
+
+
+class RelocateStep(Step):
+    do: Literal["relocate"] = "relocate"
+    destination: Text | None = None
+
+
+class ChangeControlStep(Step):
+    do: Literal["change_control"] = "change_control"
+
+
+class RdOutsideRegionStep(Step):
+    do: Literal["rd_outside_region"] = "rd_outside_region"
+
+
+class RenounceExploitationStep(Step):
+    do: Literal["renounce_exploitation"] = "renounce_exploitation"
+
+
+FactStep = (
+    DeclareHeadcountStep
+    | DisposeInvestmentStep
+    | CeaseActivityStep
+    | RelocateStep
+    | ChangeControlStep
+    | RdOutsideRegionStep
+    | RenounceExploitationStep
+)
+
+
+class DecideBreachStep(Step):
+    do: Literal["decide_breach"] = "decide_breach"
+    obligation: Literal["O4", "O5", "O6"]
+    amount: Amount | None = None
+    waive: bool = False
+
+
+class AssessClawbackStep(Step):
+    do: Literal["assess_clawback"] = "assess_clawback"
+
+
+class IssueRecoveryOrderStep(Step):
+    do: Literal["issue_recovery_order"] = "issue_recovery_order"
+    ref: Reference
+    amount: Amount
+
+
+class RepayStep(Step):
+    do: Literal["repay"] = "repay"
+    ref: Reference
+    amount: Amount
+
+
+class WaiveStep(Step):
+    """A remise decided by the Region on what recovery orders still claim."""
+
+    do: Literal["waive"] = "waive"
+    amount: Amount
+    deliberation: Text
+
+
+class CloseStep(Step):
+    do: Literal["close"] = "close"
+
+
+class ScheduleRepaymentStep(Step):
+    """Repayable advance: instalments after a deferral (RULES.md §5)."""
+
+    do: Literal["schedule_repayment"] = "schedule_repayment"
+    first_due: Day
+    instalments: Annotated[int, Field(ge=1, le=240, strict=True)]
+    every_months: Annotated[int, Field(ge=1, le=24, strict=True)] = 12
+
+
+class ReceiveInstalmentStep(Step):
+    do: Literal["receive_instalment"] = "receive_instalment"
+    ref: Reference
+    amount: Amount
+
+
 class SubmitApplication(SubmitStep):
     """Everything needed to submit an application (the dossier header plus its submit step)."""
 

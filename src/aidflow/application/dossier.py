@@ -33,7 +33,22 @@ AnyStep = Annotated[
     | c.RejectStep
     | c.SignStep
     | c.PayStep
-    | c.CompleteProgrammeStep,
+    | c.CompleteProgrammeStep
+    | c.DeclareHeadcountStep
+    | c.DisposeInvestmentStep
+    | c.CeaseActivityStep
+    | c.RelocateStep
+    | c.ChangeControlStep
+    | c.RdOutsideRegionStep
+    | c.RenounceExploitationStep
+    | c.DecideBreachStep
+    | c.AssessClawbackStep
+    | c.IssueRecoveryOrderStep
+    | c.RepayStep
+    | c.WaiveStep
+    | c.CloseStep
+    | c.ScheduleRepaymentStep
+    | c.ReceiveInstalmentStep,
     Field(discriminator="do"),
 ]
 """The steps this version records. Later capabilities add theirs here."""
@@ -214,6 +229,21 @@ def _apply(app: Aidflow, header: DossierHeader, step: c.Step) -> None:
         app.pay(ref, step)
     elif isinstance(step, c.CompleteProgrammeStep):
         app.complete_programme(ref, step)
-    else:  # pragma: no cover - the union above is exhaustive
-        msg = f"step {step!r} is not supported"
-        raise InputError(msg, field="do", value=getattr(step, "do", None))
+    elif isinstance(step, c.FactStep):
+        app.record_fact(ref, step)
+    else:
+        verbs: dict[type[c.Step], Callable[[str, c.Step], object]] = {
+            c.DecideBreachStep: app.decide_breach,
+            c.AssessClawbackStep: app.assess_clawback,
+            c.IssueRecoveryOrderStep: app.issue_recovery_order,
+            c.RepayStep: app.repay,
+            c.WaiveStep: app.waive,
+            c.CloseStep: app.close_convention,
+            c.ScheduleRepaymentStep: app.schedule_repayment,
+            c.ReceiveInstalmentStep: app.receive_instalment,
+        }
+        verb = verbs.get(type(step))
+        if verb is None:  # pragma: no cover - the union above is exhaustive
+            msg = f"step {step!r} is not supported"
+            raise InputError(msg, field="do", value=getattr(step, "do", None))
+        verb(ref, step)

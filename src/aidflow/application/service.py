@@ -29,15 +29,18 @@ from aidflow.application.errors import (
     ApplicationNotFound,
     ConcurrentUpdate,
     ConventionNotFound,
+    InputError,
     NotFound,
     SchemeNotFound,
     input_error,
 )
 from aidflow.application.views import DossierView, HistoryEntry, PaymentView, SchemeView
 from aidflow.domain.aid_application import AidApplication, Decision, Origin
-from aidflow.domain.convention import Convention
+from aidflow.domain.clawback import DEFAULT_POLICY, BreachDecision, ClawbackAssessment, ClawbackPolicy
+from aidflow.domain.convention import Convention, ConventionStatus
 from aidflow.domain.errors import DomainRuleViolation, InvalidValue
 from aidflow.domain.identity import application_id, convention_id, scheme_id
+from aidflow.domain.obligations import DeclarationState, FactKind, MonitoringFact
 from aidflow.domain.scheme import AidScheme, SchemeTerms
 from aidflow.domain.values import (
     AwardSplit,
@@ -71,6 +74,7 @@ class Aidflow(Application[UUID]):
             ``PERSISTENCE_MODULE`` itself.
         env: extra eventsourcing settings (they win over the store's).
         clock: returns "today" for commands whose business date is optional.
+        clawback_policy: the policy assessments use (default: ``aidflow-default/1``).
         catalogue: schemes known without being stored (default: the built-in catalogue).
     """
 
@@ -84,6 +88,7 @@ class Aidflow(Application[UUID]):
         env: Mapping[str, str] | None = None,
         clock: Callable[[], date] = _today,
         catalogue: Mapping[str, SchemeDefinition] | None = None,
+        clawback_policy: ClawbackPolicy = DEFAULT_POLICY,
     ) -> None:
         settings = dict(env or {})
         if "PERSISTENCE_MODULE" in settings:
@@ -94,6 +99,7 @@ class Aidflow(Application[UUID]):
             )
             settings = env_for_store(self.store_url) | settings
         self.clock = clock
+        self.clawback_policy = clawback_policy
         self.catalogue = builtin_catalogue() if catalogue is None else dict(catalogue)
         super().__init__(env=settings)
 
@@ -334,6 +340,141 @@ class Aidflow(Application[UUID]):
         convention.complete_programme(cmd.on, realised, cmd.jobs_created)
         self._commit(convention)
 
+    # ------------------------------------------------------------- monitoring
+
+    _FACT_KINDS: Mapping[str, FactKind] = {
+        "declare_headcount": FactKind.HEADCOUNT,
+        "dispose_investment": FactKind.INVESTMENT_DISPOSED,
+        "cease_activity": FactKind.ACTIVITY_CEASED,
+        "relocate": FactKind.RELOCATED,
+        "change_control": FactKind.CONTROL_CHANGED,
+        "rd_outside_region": FactKind.RD_OUTSIDE_REGION,
+        "renounce_exploitation": FactKind.EXPLOITATION_RENOUNCED,
+    }
+
+    def record_fact(self, reference: str, step: Input) -> bool:
+        """Record a monitoring fact (declare_headcount, dispose_investment, cease_activity…).
+
+        Returns False when the same fact was already recorded (no second effect).
+        """
+        data = dict(step) if isinstance(step, Mapping) else step.model_dump()
+        do = str(data.get("do"))
+        if do not in self._FACT_KINDS:
+            msg = f"{do!r} is not a monitoring fact (one of {', '.join(self._FACT_KINDS)})"
+            raise InputError(msg, field="do", value=do)
+        model: type[c.Model] = {
+            "declare_headcount": c.DeclareHeadcountStep,
+            "dispose_investment": c.DisposeInvestmentStep,
+            "cease_activity": c.CeaseActivityStep,
+            "relocate": c.RelocateStep,
+            "change_control": c.ChangeControlStep,
+            "rd_outside_region": c.RdOutsideRegionStep,
+            "renounce_exploitation": c.RenounceExploitationStep,
+        }[do]  # type: ignore[assignment] # every value is a Step subclass
+        cmd = self._parse(model, data)
+        fact = MonitoringFact(
+            kind=self._FACT_KINDS[do],
+            on=cmd.on,
+            jobs=getattr(cmd, "jobs", None),
+            value=None if getattr(cmd, "value", None) is None else Money(cmd.value),
+            destination=getattr(cmd, "destination", None),
+        )
+        convention = self._convention_of(reference)
+        recorded = convention.record_fact(fact)
+        if recorded:
+            self._commit(convention)
+        return recorded
+
+    def decide_breach(self, reference: str, step: Input) -> None:
+        cmd: c.DecideBreachStep = self._parse(c.DecideBreachStep, step)
+        if cmd.waive == (cmd.amount is not None):
+            msg = "a decision gives either an amount or waive: true"
+            raise InputError(msg, field="amount", value=None if cmd.amount is None else str(cmd.amount))
+        decision = BreachDecision(
+            obligation=cmd.obligation, on=cmd.on,
+            amount=None if cmd.amount is None else Money(cmd.amount), waived=cmd.waive,
+        )
+        convention = self._convention_of(reference)
+        convention.decide_breach(decision)
+        self._commit(convention)
+
+    def assess_clawback(self, reference: str, step: Input | None = None) -> ClawbackAssessment:
+        """Assess and record what is due as of the step's date (default: today)."""
+        cmd: c.AssessClawbackStep = self._parse(
+            c.AssessClawbackStep, step if step is not None else {"on": self.clock().isoformat()}
+        )
+        convention = self._convention_of(reference)
+        assessment = convention.assess_clawback(cmd.on, self.clawback_policy)
+        self._commit(convention)
+        return assessment
+
+    def preview_clawback(self, reference: str, on: date) -> ClawbackAssessment:
+        """What an assessment as of ``on`` would find, recording nothing."""
+        return self.clawback_policy.assess(self._convention_of(reference).clawback_facts(), on)
+
+    def issue_recovery_order(self, reference: str, step: Input) -> bool:
+        cmd: c.IssueRecoveryOrderStep = self._parse(c.IssueRecoveryOrderStep, step)
+        convention = self._convention_of(reference)
+        recorded = convention.issue_recovery_order(cmd.ref, Money(cmd.amount), cmd.on)
+        if recorded:
+            self._commit(convention)
+        return recorded
+
+    def repay(self, reference: str, step: Input) -> bool:
+        cmd: c.RepayStep = self._parse(c.RepayStep, step)
+        convention = self._convention_of(reference)
+        recorded = convention.repay(cmd.ref, Money(cmd.amount), cmd.on)
+        if recorded:
+            self._commit(convention)
+        return recorded
+
+    def waive(self, reference: str, step: Input) -> None:
+        cmd: c.WaiveStep = self._parse(c.WaiveStep, step)
+        convention = self._convention_of(reference)
+        convention.waive(Money(cmd.amount), cmd.on, cmd.deliberation)
+        self._commit(convention)
+
+    def close_convention(self, reference: str, step: Input) -> None:
+        cmd: c.CloseStep = self._parse(c.CloseStep, step)
+        convention = self._convention_of(reference)
+        convention.close(cmd.on)
+        self._commit(convention)
+
+    def schedule_repayment(self, reference: str, step: Input) -> None:
+        cmd: c.ScheduleRepaymentStep = self._parse(c.ScheduleRepaymentStep, step)
+        convention = self._convention_of(reference)
+        convention.schedule_repayment(cmd.first_due, cmd.instalments, cmd.every_months, cmd.on)
+        self._commit(convention)
+
+    def receive_instalment(self, reference: str, step: Input) -> bool:
+        cmd: c.ReceiveInstalmentStep = self._parse(c.ReceiveInstalmentStep, step)
+        convention = self._convention_of(reference)
+        recorded = convention.receive_instalment(cmd.ref, Money(cmd.amount), cmd.on)
+        if recorded:
+            self._commit(convention)
+        return recorded
+
+    def monitoring_due(self, on: date | None = None) -> list[dict[str, Any]]:
+        """Headcount declarations due or overdue on ``on`` across all open conventions."""
+        day = on or self.clock()
+        rows: list[dict[str, Any]] = []
+        for convention in self.conventions():
+            if convention.status is ConventionStatus.CLOSED:
+                continue
+            rows.extend(
+                {
+                    "convention": convention.number,
+                    "reference": convention.application_reference,
+                    "beneficiary": convention.beneficiary.name,
+                    "anniversary": item.anniversary,
+                    "due_by": item.due_by,
+                    "state": item.state.value,
+                }
+                for item in convention.declarations(day)
+                if item.state in (DeclarationState.DUE, DeclarationState.OVERDUE)
+            )
+        return sorted(rows, key=lambda r: (r["due_by"], r["convention"]))
+
     # ------------------------------------------------------------------ views
 
     def dossier(self, reference: str) -> DossierView:
@@ -384,6 +525,20 @@ class Aidflow(Application[UUID]):
                     for p in sorted(convention.payments.values(), key=lambda p: (p.on, p.ref))
                 ],
                 programme_completed_on=convention.completion.on if convention.completion else None,
+                repaid=convention.repaid.amount,
+                obligations=_obligations(convention, self.clock()),
+                clawback=(
+                    convention.latest_assessment.to_dict() if convention.latest_assessment else None
+                ),
+                recovery={
+                    "ordered": convention.ordered.amount,
+                    "repaid": convention.repaid.amount,
+                    "waived": convention.waived.amount,
+                    "outstanding": convention.outstanding.amount,
+                    "cancelled_balance": (
+                        convention.cancelled_balance.amount if convention.cancelled_balance else None
+                    ),
+                },
             )
         return DossierView(**view)
 
@@ -446,6 +601,31 @@ class Aidflow(Application[UUID]):
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _obligations(convention: Convention, today: date) -> list[dict[str, Any]]:
+    """Each obligation window with its state, as of the latest assessment (else today)."""
+    latest = convention.latest_assessment
+    as_of = latest.as_of if latest else today
+    breaches = {b.obligation: b for b in latest.breaches} if latest else {}
+    rows = []
+    for window in convention.windows:
+        breach = breaches.get(window.id)
+        if breach is not None and breach.established:
+            state = "breached"
+        elif breach is not None and breach.waived:
+            state = "waived"
+        elif breach is not None:
+            state = "pending_decision"
+        elif as_of < window.start:
+            state = "not_started"
+        elif as_of <= window.until:
+            state = "running"
+        else:
+            state = "ended"
+        rows.append({"id": window.id.value, "from": window.start, "until": window.until,
+                     "wording": window.wording.value, "state": state})
+    return rows
 
 
 def _beneficiary(data: c.BeneficiaryIn) -> Beneficiary:

@@ -53,6 +53,7 @@ class DossierView(View):
     payments: list[PaymentView] = []
     obligations: list[dict[str, Any]] = []
     clawback: dict[str, Any] | None = None
+    recovery: dict[str, Any] | None = None
 
 
 class HistoryEntry(View):

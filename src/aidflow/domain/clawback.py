@@ -163,12 +163,12 @@ class Breach:
         waived: the Region waived this discretionary breach.
     """
 
-    obligation: ObligationId
-    on: date
-    amount: Money
-    established: bool
-    explanation: str
-    proposed: Money | None = None
+    obligation: ObligationId = field(converter=ObligationId)
+    on: date = field(converter=_date)
+    amount: Money = field(converter=_money)
+    established: bool = field()
+    explanation: str = field()
+    proposed: Money | None = field(default=None, converter=_optional_money)
     waived: bool = False
 
     @property
@@ -189,6 +189,10 @@ class Breach:
         }
 
 
+def _breaches(values: Iterable[Breach]) -> tuple[Breach, ...]:
+    return tuple(values)
+
+
 @frozen
 class ClawbackAssessment:
     """The outcome of a clawback assessment as of a date.
@@ -205,15 +209,15 @@ class ClawbackAssessment:
         explanation: the total's computation in words.
     """
 
-    as_of: date
-    policy: str
-    policy_version: str
-    paid: Money
-    repaid: Money
-    breaches: tuple[Breach, ...]
-    total_due: Money
-    terms: ConventionTerms
-    explanation: str
+    as_of: date = field(converter=_date)
+    policy: str = field()
+    policy_version: str = field()
+    paid: Money = field(converter=_money)
+    repaid: Money = field(converter=_money)
+    breaches: tuple[Breach, ...] = field(converter=_breaches)
+    total_due: Money = field()
+    terms: ConventionTerms = field()
+    explanation: str = field()
 
     @property
     def in_breach(self) -> bool:
