@@ -30,6 +30,14 @@ def signed(app: Aidflow, reference: str = REF, number: str = CONV, *, innovation
         "on": "2024-01-15", "requested": "250000.00",
         "programme": {"start": "2024-03-01", "end": "2025-12-31", "investment": "900000.00", "jobs": 12},
     })
+    app.self_diagnosis(reference, {"on": "2024-01-20", "module": "full", "scores": {
+        "impact_strategy": 55, "social_impact": 60, "ecological_impact": 40, "power_sharing": 35,
+        "value_sharing": 50}})
+    app.check_eligibility(reference, {
+        "on": "2024-02-01", "tax_and_social_compliant": True, "equity": "800000.00",
+        "court_proceedings": False, "real_estate": False,
+        "commitments": ["environmental_footprint", "non_discrimination", "decent_work", "career_development"],
+        "environmental_measures": "Heat recovery on the new kiln line"})
     app.award(reference, {"on": "2024-03-14", "amount": "250000.00", "grant": "200000.00",
                           "advance": "50000.00", "body": "commission permanente",
                           "deliberation": "CP/2024-03/12.04"})

@@ -109,7 +109,8 @@ def demo(store: StoreOption = None) -> None:
 
 def _portfolio_table(app: Aidflow) -> None:
     rows: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"dossiers": 0, "status": defaultdict(int), "awarded": Decimal(0), "paid": Decimal(0)}
+        lambda: {"dossiers": 0, "status": defaultdict(int), "awarded": Decimal(0), "paid": Decimal(0),
+                 "breach": 0, "due": Decimal(0)}
     )
     for application in app.applications():
         row = rows[application.scheme_code]
@@ -118,30 +119,42 @@ def _portfolio_table(app: Aidflow) -> None:
         if application.award is not None:
             row["awarded"] += application.award.amount.amount
     for convention in app.conventions():
-        rows[convention.scheme_code]["paid"] += convention.paid.amount
+        row = rows[convention.scheme_code]
+        row["paid"] += convention.paid.amount
+        if convention.status.value == "in_breach":
+            row["breach"] += 1
+        if convention.latest_assessment is not None:
+            row["due"] += convention.latest_assessment.total_due.amount
     table = Table(title="aidflow portfolio", show_footer=True)
     table.add_column("scheme", footer="total")
     for name in ("dossiers", "awarded / signed", "rejected", "withdrawn"):
         table.add_column(name, justify="right")
     table.add_column("awarded", justify="right")
     table.add_column("paid", justify="right")
+    table.add_column("in breach", justify="right")
+    table.add_column("clawback due", justify="right")
     totals: dict[str, Any] = {"dossiers": 0, "ok": 0, "rejected": 0, "withdrawn": 0,
-                              "awarded": Decimal(0), "paid": Decimal(0)}
+                              "awarded": Decimal(0), "paid": Decimal(0), "breach": 0, "due": Decimal(0)}
     for code in sorted(rows):
         row = rows[code]
         ok = row["status"]["awarded"] + row["status"]["signed"]
         table.add_row(code, str(row["dossiers"]), str(ok), str(row["status"]["rejected"]),
-                      str(row["status"]["withdrawn"]), _eur(row["awarded"]), _eur(row["paid"]))
+                      str(row["status"]["withdrawn"]), _eur(row["awarded"]), _eur(row["paid"]),
+                      str(row["breach"]), _eur(row["due"]))
         totals["dossiers"] += row["dossiers"]
         totals["ok"] += ok
         totals["rejected"] += row["status"]["rejected"]
         totals["withdrawn"] += row["status"]["withdrawn"]
         totals["awarded"] += row["awarded"]
         totals["paid"] += row["paid"]
+        totals["breach"] += row["breach"]
+        totals["due"] += row["due"]
     for column, key in zip(table.columns[1:5], ("dossiers", "ok", "rejected", "withdrawn"), strict=True):
         column.footer = str(totals[key])
     table.columns[5].footer = _eur(totals["awarded"])
     table.columns[6].footer = _eur(totals["paid"])
+    table.columns[7].footer = str(totals["breach"])
+    table.columns[8].footer = _eur(totals["due"])
     out.print(table)
 
 

@@ -18,6 +18,8 @@ from aidflow.application.service import Aidflow
 from aidflow.domain.identity import application_id
 
 SEED = 20221125  # the deliberation AP/2022-11/03 date
+HORIZON = date(2026, 11, 15)
+"""The demo's "today": no step is dated after it, whatever the machine's clock says."""
 
 COMMUNES = (
     ("Toulouse", "31"), ("Montpellier", "34"), ("Albi", "81"), ("Rodez", "12"), ("Tarbes", "65"),
@@ -132,7 +134,7 @@ def _dossier(rng: random.Random, scheme: str, size: str, counter: int) -> dict[s
     reference = f"{year}-{scheme}-{counter:04d}"
     amount, split = _amount_plan(rng, scheme)
     start = submitted + timedelta(days=rng.randint(30, 90))
-    end = start + timedelta(days=rng.randint(300, 700))
+    end = start + timedelta(days=rng.randint(300, 1100))
     jobs = {"micro": rng.randint(1, 3), "small": rng.randint(2, 12), "medium": rng.randint(5, 30),
             "eti": rng.randint(20, 120)}[size]
     investment = (amount * Decimal(rng.choice(("2.5", "3", "4")))).quantize(Decimal(1))
@@ -141,20 +143,54 @@ def _dossier(rng: random.Random, scheme: str, size: str, counter: int) -> dict[s
          "programme": {"start": start.isoformat(), "end": end.isoformat(),
                        "investment": _money(investment), "jobs": jobs}},
     ]
+    company = _company(rng, size, 20 if scheme == "PASS-TE" else None)
+    staff = company["beneficiary"]["staff"]
+    diagnosed = submitted + timedelta(days=rng.randint(1, 10))
+    steps.append({
+        "on": diagnosed.isoformat(), "do": "self_diagnosis",
+        "module": "simplified" if staff < 10 else "full",  # noqa: PLR2004 - L20262: fewer than 10
+        "scores": {axis: rng.randint(50, 92) for axis in (
+            "impact_strategy", "social_impact", "ecological_impact", "power_sharing", "value_sharing")},
+    })
     decided = submitted + timedelta(days=rng.randint(40, 110))
     deliberation = f"CP/{decided.year}-{decided.month:02d}/{rng.randint(1, 20):02d}.{rng.randint(1, 40):02d}"
     fate = rng.random()
+    checked = (diagnosed + timedelta(days=rng.randint(5, 25))).isoformat()
+    eligibility: dict[str, Any] = {
+        "on": checked, "do": "eligibility", "tax_and_social_compliant": True,
+        "equity": _money(Decimal(company["beneficiary"]["turnover"]) * Decimal("0.2")),
+        "court_proceedings": False, "real_estate": False,
+        "commitments": ["environmental_footprint", "non_discrimination", "decent_work",
+                        "career_development"],
+        "environmental_measures": rng.choice((
+            "Récupération de chaleur sur la ligne de production",
+            "Remplacement de la chaudière fioul par une pompe à chaleur",
+            "Réduction de 30 % des emballages plastiques",
+        )),
+    }
+    if 0.08 <= fate < 0.14:  # noqa: PLR2004 - a few fail the gate (E3: negative equity)
+        eligibility["equity"] = "-45000.00"
+    if fate >= 0.08:  # noqa: PLR2004 - withdrawn dossiers stop before the gate
+        steps.append(eligibility)
+    if fate >= 0.22 and scheme in ("CEA", "C3S", "CONTRAT-INNOVATION"):  # noqa: PLR2004
+        steps.append({
+            "on": (decided - timedelta(days=10)).isoformat(), "do": "appraise",
+            "financial_income": _money(amount * Decimal("0.05")),
+            "dividends_paid": "0.00", "self_financing_capacity": _money(amount * Decimal("0.8")),
+            "shareholder_dividends": "0.00", "executive_total_pay": "96000.00",
+        })
     if fate < 0.08:  # noqa: PLR2004 - demo mix
         steps.append({"on": (submitted + timedelta(days=20)).isoformat(), "do": "withdraw",
                       "reason": "Projet reporté par l'entreprise"})
     elif fate < 0.22:  # noqa: PLR2004 - demo mix
         steps.append({"on": decided.isoformat(), "do": "reject", "body": "commission permanente",
                       "deliberation": deliberation,
-                      "reasons": [rng.choice((
-                          "Projet sans effet d'entraînement sur l'emploi régional",
-                          "Plan de financement non bouclé",
-                          "Dépenses déjà engagées avant le dépôt de la demande",
-                      ))]})
+                      "reasons": ["Fonds propres négatifs (E3, L3339-3343)"] if fate < 0.14 else [  # noqa: PLR2004
+                          rng.choice((
+                              "Projet sans effet d'entraînement sur l'emploi régional",
+                              "Plan de financement non bouclé",
+                              "Dépenses déjà engagées avant le dépôt de la demande",
+                          ))]})
     else:
         steps.append({"on": decided.isoformat(), "do": "award", "amount": _money(amount), **split,
                       "body": "commission permanente", "deliberation": deliberation})
@@ -165,7 +201,7 @@ def _dossier(rng: random.Random, scheme: str, size: str, counter: int) -> dict[s
         advance = (amount * Decimal("0.3")).quantize(Decimal("0.01"))
         steps.append({"on": paid_on.isoformat(), "do": "pay", "ref": f"{reference}-P1",
                       "amount": _money(advance), "kind": "advance"})
-        if end < date(2026, 6, 30):
+        if end + timedelta(days=60) <= HORIZON:
             interim = (amount * Decimal("0.4")).quantize(Decimal("0.01"))
             steps.append({"on": (paid_on + timedelta(days=200)).isoformat(), "do": "pay",
                           "ref": f"{reference}-P2", "amount": _money(interim), "kind": "interim"})
@@ -174,9 +210,25 @@ def _dossier(rng: random.Random, scheme: str, size: str, counter: int) -> dict[s
             steps.append({"on": (end + timedelta(days=60)).isoformat(), "do": "pay",
                           "ref": f"{reference}-P3", "amount": _money(amount - advance - interim),
                           "kind": "balance"})
-    staff_below = 20 if scheme == "PASS-TE" else None
-    return {"aidflow": "dossier/1", "reference": reference, "scheme": scheme,
-            **_company(rng, size, staff_below), "steps": steps}
+            steps.extend(_monitoring(rng, end, jobs))
+    return {"aidflow": "dossier/1", "reference": reference, "scheme": scheme, **company, "steps": steps}
+
+
+def _monitoring(rng: random.Random, end: date, jobs: int) -> list[dict[str, Any]]:
+    """The first yearly headcount declaration after the programme, when the horizon allows;
+    a quarter of the beneficiaries declare fewer jobs than committed, and are assessed."""
+    declared_on = date(end.year + 1, end.month, min(end.day, 28)) + timedelta(days=rng.randint(5, 60))
+    if declared_on > HORIZON:
+        return []
+    shortfall = rng.random() < 0.25  # noqa: PLR2004 - demo mix
+    declared = max(jobs - rng.randint(1, 3), 0) if shortfall and jobs else jobs
+    steps: list[dict[str, Any]] = [
+        {"on": declared_on.isoformat(), "do": "declare_headcount", "jobs": declared}
+    ]
+    assessed_on = declared_on + timedelta(days=30)
+    if declared < jobs and assessed_on <= HORIZON:
+        steps.append({"on": assessed_on.isoformat(), "do": "assess_clawback"})
+    return steps
 
 
 def record_demo(app: Aidflow, progress: Callable[[str], None] | None = None) -> tuple[int, int]:

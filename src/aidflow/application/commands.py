@@ -59,6 +59,15 @@ def _parse_amount(value: object) -> Decimal:
     return value.quantize(CENT)
 
 
+def _parse_signed_amount(value: object) -> Decimal:
+    """Like an amount, but may be negative (equity, self-financing capacity)."""
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -_parse_amount(value.strip()[1:])
+    if isinstance(value, int | Decimal) and not isinstance(value, bool) and value < 0:
+        return -_parse_amount(-value)
+    return _parse_amount(value)
+
+
 def _parse_date(value: object) -> date:
     if isinstance(value, date) and not hasattr(value, "hour"):
         return value
@@ -95,6 +104,8 @@ def _check_siret(value: str) -> str:
 
 Amount = Annotated[Decimal, BeforeValidator(_parse_amount)]
 """EUR amount: a decimal string (or integer), at most 2 places, never negative, never a float."""
+SignedAmount = Annotated[Decimal, BeforeValidator(_parse_signed_amount)]
+"""EUR figure that may be negative (equity, CAF): a decimal string, at most 2 places."""
 Day = Annotated[date, BeforeValidator(_parse_date)]
 """A business date, ISO ``YYYY-MM-DD``."""
 Reference = Annotated[
@@ -144,6 +155,50 @@ class SubmitStep(Step):
     do: Literal["submit"] = "submit"
     requested: Amount
     programme: ProgrammeIn
+
+
+Score = Annotated[int, Field(ge=0, le=100, strict=True)]
+
+
+class ScoresIn(Model):
+    """The five Impact Score axes (002_8b3eb659ad96bcac.txt L3333-3337), 0-100 each."""
+
+    impact_strategy: Score
+    social_impact: Score
+    ecological_impact: Score
+    power_sharing: Score
+    value_sharing: Score
+
+
+class SelfDiagnosisStep(Step):
+    do: Literal["self_diagnosis"] = "self_diagnosis"
+    module: Literal["full", "simplified"]
+    scores: ScoresIn
+
+
+class EligibilityStep(Step):
+    do: Literal["eligibility"] = "eligibility"
+    tax_and_social_compliant: Annotated[bool, Field(strict=True)]
+    equity: SignedAmount
+    court_proceedings: Annotated[bool, Field(strict=True)]
+    real_estate: Annotated[bool, Field(strict=True)]
+    commitments: Annotated[
+        list[Literal["environmental_footprint", "non_discrimination", "decent_work", "career_development"]],
+        Field(max_length=4),
+    ]
+    environmental_measures: Annotated[str, Field(max_length=MAX_TEXT_LENGTH)]
+    land_take_measures: Annotated[str, Field(max_length=MAX_TEXT_LENGTH)] | None = None
+
+
+class AppraiseStep(Step):
+    do: Literal["appraise"] = "appraise"
+    financial_income: Amount
+    dividends_paid: Amount
+    self_financing_capacity: SignedAmount
+    shareholder_dividends: Amount
+    executive_total_pay: Amount
+    requested_grant: Amount | None = None
+    eligible_expenses: Amount | None = None
 
 
 class WithdrawStep(Step):

@@ -28,6 +28,9 @@ MAX_STEPS = 10_000
 
 AnyStep = Annotated[
     c.SubmitStep
+    | c.SelfDiagnosisStep
+    | c.EligibilityStep
+    | c.AppraiseStep
     | c.WithdrawStep
     | c.AwardStep
     | c.RejectStep
@@ -233,6 +236,9 @@ def _apply(app: Aidflow, header: DossierHeader, step: c.Step) -> None:
         app.record_fact(ref, step)
     else:
         verbs: dict[type[c.Step], Callable[[str, c.Step], object]] = {
+            c.SelfDiagnosisStep: app.self_diagnosis,
+            c.EligibilityStep: app.check_eligibility,
+            c.AppraiseStep: app.appraise,
             c.DecideBreachStep: app.decide_breach,
             c.AssessClawbackStep: app.assess_clawback,
             c.IssueRecoveryOrderStep: app.issue_recovery_order,

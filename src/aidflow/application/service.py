@@ -21,6 +21,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from pydantic import ValidationError
 
 from aidflow.adapters.catalogue import SchemeDefinition, builtin_catalogue
+from aidflow.adapters.parameters import load_modulation_grids
 from aidflow.adapters.store import DEFAULT_STORE, STORE_ENV_VAR, env_for_store
 from aidflow.adapters.transcodings import register_transcodings
 from aidflow.application import commands as c
@@ -35,12 +36,22 @@ from aidflow.application.errors import (
     input_error,
 )
 from aidflow.application.views import DossierView, HistoryEntry, PaymentView, SchemeView
-from aidflow.domain.aid_application import AidApplication, Decision, Origin
+from aidflow.domain.aid_application import AidApplication, ApplicationStatus, Decision, Origin
+from aidflow.domain.appraisal import (
+    AppraisalFacts,
+    AwardCapFacts,
+    ModulationGrids,
+    appraise,
+    compute_award_cap,
+)
 from aidflow.domain.clawback import DEFAULT_POLICY, BreachDecision, ClawbackAssessment, ClawbackPolicy
+from aidflow.domain.company import Company, ImpactScores
 from aidflow.domain.convention import Convention, ConventionStatus
-from aidflow.domain.errors import DomainRuleViolation, InvalidValue
-from aidflow.domain.identity import application_id, convention_id, scheme_id
+from aidflow.domain.eligibility import EligibilityFacts, check_eligibility
+from aidflow.domain.errors import DomainRuleViolation, InvalidTransition, InvalidValue
+from aidflow.domain.identity import application_id, company_id, convention_id, scheme_id
 from aidflow.domain.obligations import DeclarationState, FactKind, MonitoringFact
+from aidflow.domain.rulebook import RuleBook, default_rulebook
 from aidflow.domain.scheme import AidScheme, SchemeTerms
 from aidflow.domain.values import (
     AwardSplit,
@@ -75,6 +86,8 @@ class Aidflow(Application[UUID]):
         env: extra eventsourcing settings (they win over the store's).
         clock: returns "today" for commands whose business date is optional.
         clawback_policy: the policy assessments use (default: ``aidflow-default/1``).
+        rulebook: eligibility and cap rules by effective date (default: the built-in one).
+        grids: appraisal modulation grids (default: the shipped YAML grids).
         catalogue: schemes known without being stored (default: the built-in catalogue).
     """
 
@@ -89,6 +102,8 @@ class Aidflow(Application[UUID]):
         clock: Callable[[], date] = _today,
         catalogue: Mapping[str, SchemeDefinition] | None = None,
         clawback_policy: ClawbackPolicy = DEFAULT_POLICY,
+        rulebook: RuleBook | None = None,
+        grids: ModulationGrids | None = None,
     ) -> None:
         settings = dict(env or {})
         if "PERSISTENCE_MODULE" in settings:
@@ -100,6 +115,8 @@ class Aidflow(Application[UUID]):
             settings = env_for_store(self.store_url) | settings
         self.clock = clock
         self.clawback_policy = clawback_policy
+        self.rulebook = default_rulebook() if rulebook is None else rulebook
+        self.grids = load_modulation_grids() if grids is None else grids
         self.catalogue = builtin_catalogue() if catalogue is None else dict(catalogue)
         super().__init__(env=settings)
 
@@ -280,16 +297,127 @@ class Aidflow(Application[UUID]):
         application.withdraw(cmd.on, cmd.reason)
         self._commit(application)
 
+    def company(self, siren: str) -> Company | None:
+        """The company's history (self-diagnoses, state-aid ledger), if any was recorded."""
+        return self._load(Company, company_id(siren))
+
+    def _company_for(self, application: AidApplication, on: date) -> Company | None:
+        siren = application.beneficiary.siren
+        if siren is None:
+            return None
+        return self.company(siren.value) or Company.register(
+            siren.value, application.beneficiary.name, on
+        )
+
+    def self_diagnosis(self, reference: str, step: Input) -> None:
+        """Record the applicant's Impact Score self-diagnosis on its company (E1)."""
+        cmd: c.SelfDiagnosisStep = self._parse(c.SelfDiagnosisStep, step)
+        application = self.application(reference)
+        company = self._company_for(application, cmd.on)
+        if company is None:
+            msg = "a self-diagnosis is made by a company identified by its SIREN"
+            raise InvalidValue(msg, field="beneficiary.siren", value=None)
+        figures = application.beneficiary.figures
+        if figures is None:
+            msg = "the applicant's staff is needed to check the self-diagnosis module"
+            raise InvalidValue(msg, field="beneficiary.staff", value=None)
+        company.record_self_diagnosis(
+            cmd.on, cmd.module, ImpactScores.from_mapping(cmd.scores.model_dump()), figures.staff
+        )
+        self._commit(company)
+
+    def check_eligibility(self, reference: str, step: Input) -> dict[str, Any]:
+        """Evaluate the eligibility gate E1-E5 and record its result (RULES.md §3).
+
+        Returns the DOSSIER.md ``eligibility`` result: every failing condition, not just the first.
+        """
+        cmd: c.EligibilityStep = self._parse(c.EligibilityStep, step)
+        application = self.application(reference)
+        scheme = self.scheme(application.scheme_code)
+        company = self.company(application.beneficiary.siren.value) if application.beneficiary.siren else None
+        figures = application.beneficiary.figures
+        facts = EligibilityFacts.under(
+            scheme.terms_on(cmd.on),
+            on=cmd.on,
+            beneficiary_kind=application.beneficiary.kind,
+            staff=figures.staff if figures else None,
+            self_diagnosis=company.latest_on(cmd.on) if company else None,
+            tax_and_social_compliant=cmd.tax_and_social_compliant,
+            equity=cmd.equity,
+            court_proceedings=cmd.court_proceedings,
+            real_estate=cmd.real_estate,
+            commitments=tuple(cmd.commitments),
+            environmental_measures=cmd.environmental_measures,
+            land_take_measures=cmd.land_take_measures,
+        )
+        result = check_eligibility(facts, self.rulebook.version_on(cmd.on))
+        application.record_eligibility(cmd.on, result.eligible, result.to_audit_dict())
+        self._commit(application)
+        return result.to_dict()
+
+    def appraise(self, reference: str, step: Input) -> dict[str, Any]:
+        """Compute R1-R4 and the intensity factor from the scheme's grid, and record them."""
+        cmd: c.AppraiseStep = self._parse(c.AppraiseStep, step)
+        application = self.application(reference)
+        if application.status is not ApplicationStatus.ELIGIBLE:
+            msg = f"application {reference} must pass the eligibility gate before appraisal"
+            raise InvalidTransition(msg, field="do", value="appraise")
+        company = self.company(application.beneficiary.siren.value) if application.beneficiary.siren else None
+        latest = company.latest_on(cmd.on) if company else None
+        facts = AppraisalFacts(
+            on=cmd.on,
+            requested=application.requested,
+            financial_income=Money(cmd.financial_income),
+            dividends_paid=Money(cmd.dividends_paid),
+            self_financing_capacity=cmd.self_financing_capacity,
+            shareholder_dividends=Money(cmd.shareholder_dividends),
+            executive_total_pay=Money(cmd.executive_total_pay),
+            requested_grant=None if cmd.requested_grant is None else Money(cmd.requested_grant),
+            scores=latest.scores if latest else None,
+            baseline_scores=company.baseline.scores if company and company.baseline else None,
+            eligible_expenses=None if cmd.eligible_expenses is None else Money(cmd.eligible_expenses),
+        )
+        result = appraise(facts, self.grids.grid_for(application.scheme_code, cmd.on),
+                          self.rulebook.version_on(cmd.on))
+        record = result.to_dict()
+        application.record_appraisal(cmd.on, result.factor, result.refused, record)
+        self._commit(application)
+        return record
+
     def award(self, reference: str, step: Input) -> None:
-        """Decide an award: the amount, its split and the deciding act (caps enforced)."""
+        """Decide an award: the amount, its split and the deciding act.
+
+        Every cap of RULES.md §3 is enforced (the request, scheme ceilings, the appraisal's
+        intensity factor, the GBER intensity, the rolling de minimis headroom) and recorded
+        with the decision; the aid enters the company's state-aid ledger.
+        """
         cmd: c.AwardStep = self._parse(c.AwardStep, step)
         application = self.application(reference)
         scheme = self.scheme(application.scheme_code)
         terms = scheme.terms_on(cmd.on)
         split = _split(cmd, terms)
         decision = Decision(body=cmd.body, deliberation=cmd.deliberation, decided_on=cmd.on)
-        application.decide_award(split, decision, terms)
-        self._commit(application)
+        company = self._company_for(application, cmd.on)
+        appraisal = application.appraisal or {}
+        facts = AwardCapFacts(
+            on=cmd.on,
+            requested=application.requested,
+            terms=terms,
+            size=application.beneficiary.size,
+            eligible_expenses=(appraisal.get("facts") or {}).get("eligible_expenses"),
+            intensity_factor=Decimal(appraisal.get("factor", "1")),
+            refused=bool(appraisal.get("refused", False)),
+            appraisal_grid=appraisal.get("grid_version"),
+            de_minimis_ledger=tuple(company.aids_granted) if company else (),
+        )
+        application.check_undecided_award(cmd.on)
+        cap = compute_award_cap(facts, self.rulebook.version_on(cmd.on))
+        cap.check_award(split)
+        application.decide_award(split, decision, terms, cap.to_dict())
+        if company is not None:
+            ledger_ref = f"{reference}/{cmd.deliberation}"
+            company.record_aid_granted(cmd.on, split.total, terms.regime.value, ledger_ref)
+        self._commit(application, company)
 
     def reject(self, reference: str, step: Input) -> None:
         cmd: c.RejectStep = self._parse(c.RejectStep, step)
@@ -496,6 +624,11 @@ class Aidflow(Application[UUID]):
                 "jobs": application.programme.jobs,
             },
         }
+        if application.eligibility is not None:
+            view["eligibility"] = {
+                "eligible": application.eligibility["eligible"],
+                "failures": application.eligibility["failures"],
+            }
         if award is not None:
             view["awarded"] = award.amount.amount
             view["split"] = {k.value: v.amount for k, v in award.split.nonzero().items()}

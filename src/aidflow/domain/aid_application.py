@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from attrs import field, frozen
@@ -108,6 +110,13 @@ class AidApplication(Aggregate):
         self.withdrawal_reason: str | None = None
         self.convention_number: str | None = None
         self.signed_on: date | None = None
+        self.eligibility: dict[str, Any] | None = None
+        self.appraisal: dict[str, Any] | None = None
+        self.award_cap: dict[str, Any] | None = None
+        self.intensity_factor: Decimal | None = None
+        self.appraisal_refused = False
+        self.decisions: list[dict[str, Any]] = []
+        """Every decision taken on this application, as recorded (kind, on, record)."""
 
     # ------------------------------------------------------------------ guards
 
@@ -134,15 +143,62 @@ class AidApplication(Aggregate):
         self.withdrawn_on = on
         self.withdrawal_reason = reason
 
-    def decide_award(self, split: AwardSplit, decision: Decision, terms: SchemeTerms) -> None:
+    def record_eligibility(self, on: date, eligible: bool, record: dict[str, Any]) -> None:
+        """Record the outcome of the eligibility gate (RULES.md §3), re-checkable until decided.
+
+        ``record`` is the result's audit form: failures, rule-book version, facts, explanation.
+        """
+        self._check_undecided("eligibility", on)
+        self._eligibility_checked(on=on, eligible=eligible, record=record)
+
+    @event("EligibilityChecked")
+    def _eligibility_checked(self, on: date, eligible: bool, record: dict[str, Any]) -> None:
+        self.eligibility = record
+        self.status = ApplicationStatus.ELIGIBLE if eligible else ApplicationStatus.INELIGIBLE
+        self.decisions.append({"kind": "eligibility", "on": on.isoformat(), "record": record})
+
+    def record_appraisal(self, on: date, factor: Decimal, refused: bool, record: dict[str, Any]) -> None:
+        """Record the appraisal: the intensity factor (or refusal) and how it was computed."""
+        self._check_undecided("appraise", on)
+        if self.status is not ApplicationStatus.ELIGIBLE:
+            msg = f"application {self.reference} must pass the eligibility gate before appraisal"
+            raise InvalidTransition(msg, field="do", value="appraise")
+        self._appraised(on=on, factor=factor, refused=refused, record=record)
+
+    @event("Appraised")
+    def _appraised(self, on: date, factor: Decimal, refused: bool, record: dict[str, Any]) -> None:
+        self.appraisal = record
+        self.intensity_factor = factor
+        self.appraisal_refused = refused
+        self.decisions.append({"kind": "appraisal", "on": on.isoformat(), "record": record})
+
+    def check_undecided_award(self, on: date) -> None:
+        """Raise unless an award may be decided on ``on`` (before caps are even computed)."""
+        self._check_undecided("award", on)
+        if self.status is not ApplicationStatus.ELIGIBLE:
+            state = "ineligible" if self.status is ApplicationStatus.INELIGIBLE else "not checked yet"
+            msg = (
+                f"application {self.reference} cannot be awarded: eligibility is {state} "
+                "(record an eligibility step that passes E1-E5 first)"
+            )
+            raise InvalidTransition(msg, field="do", value="award")
+
+    def decide_award(
+        self,
+        split: AwardSplit,
+        decision: Decision,
+        terms: SchemeTerms,
+        cap: dict[str, Any] | None = None,
+    ) -> None:
         """Award ``split`` under the scheme ``terms`` in force on the decision date.
+
+        The application must have passed the eligibility gate ("Tout défaut d'une seule de
+        ces conditions conduira au rejet", 002_8b3eb659ad96bcac.txt L3363). ``cap`` is the
+        record of the caps computed for this award (RULES.md §3), kept with the decision.
 
         Raises CeilingExceeded when the amount exceeds the request or a scheme ceiling.
         """
-        self._check_undecided("award", decision.decided_on)
-        if self.status is ApplicationStatus.INELIGIBLE:
-            msg = f"application {self.reference} is ineligible: it can only be rejected or re-checked"
-            raise InvalidTransition(msg, field="do", value="award")
+        self.check_undecided_award(decision.decided_on)
         amount = split.total
         if amount.is_zero():
             msg = "an award must be of a positive amount"
@@ -151,12 +207,16 @@ class AidApplication(Aggregate):
             msg = f"awarded amount {amount} exceeds the amount requested {self.requested}"
             raise CeilingExceeded(msg, field="amount", value=str(amount))
         terms.check_award(split)
-        self._awarded(award=Award(split, decision))
+        self._awarded(award=Award(split, decision), cap=cap)
 
     @event("Awarded")
-    def _awarded(self, award: Award) -> None:
+    def _awarded(self, award: Award, cap: dict[str, Any] | None) -> None:
         self.award = award
+        self.award_cap = cap
         self.status = ApplicationStatus.AWARDED
+        self.decisions.append(
+            {"kind": "award", "on": award.decision.decided_on.isoformat(), "record": cap or {}}
+        )
 
     def decide_rejection(self, decision: Decision, reasons: tuple[str, ...]) -> None:
         self._check_undecided("reject", decision.decided_on)
@@ -169,6 +229,12 @@ class AidApplication(Aggregate):
     def _rejected(self, rejection: Rejection) -> None:
         self.rejection = rejection
         self.status = ApplicationStatus.REJECTED
+        self.decisions.append({
+            "kind": "rejection",
+            "on": rejection.decision.decided_on.isoformat(),
+            "record": {"body": rejection.decision.body, "deliberation": rejection.decision.deliberation,
+                       "reasons": list(rejection.reasons)},
+        })
 
     def check_can_sign(self, on: date) -> Award:
         """Return the award if a convention may be signed on ``on``; raise otherwise."""

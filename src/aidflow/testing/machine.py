@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -66,6 +66,15 @@ class ConventionLifecycleMachine(RuleBasedStateMachine):
             "programme": {"start": "2024-03-01", "end": "2025-12-31", "investment": "900000.00",
                           "jobs": 12},
         })
+        self.app.self_diagnosis(REFERENCE, {"on": "2024-01-20", "module": "full", "scores": {
+            "impact_strategy": 55, "social_impact": 60, "ecological_impact": 70, "power_sharing": 50,
+            "value_sharing": 50}})
+        self.app.check_eligibility(REFERENCE, {
+            "on": "2024-02-01", "tax_and_social_compliant": True, "equity": "800000.00",
+            "court_proceedings": False, "real_estate": False,
+            "commitments": ["environmental_footprint", "non_discrimination", "decent_work",
+                            "career_development"],
+            "environmental_measures": "Heat recovery on the new kiln line"})
         self.app.award(REFERENCE, {"on": "2024-03-14", "amount": str(AWARD), "grant": "200000.00",
                                    "advance": "50000.00", "body": "commission permanente",
                                    "deliberation": "CP/2024-03/12.04"})
@@ -163,10 +172,10 @@ class ConventionLifecycleMachine(RuleBasedStateMachine):
 
     @invariant()
     def replay_gives_the_same_state(self) -> None:
-        stored = list(self.app.events.get(self.convention.id))
+        stored = cast("list[Convention.Event]", list(self.app.events.get(self.convention.id)))
         replayed: Convention | None = None
         for domain_event in stored:
-            replayed = domain_event.mutate(replayed)  # type: ignore[assignment,arg-type]
+            replayed = cast("Convention", domain_event.mutate(replayed))
         assert replayed is not None  # noqa: S101
         current = self.convention
         assert replayed.status == current.status  # noqa: S101
