@@ -28,6 +28,7 @@ from aidflow.application.dossier import StepRefused, load_file, run_dossier, sch
 from aidflow.application.errors import InputError
 from aidflow.application.service import Aidflow
 from aidflow.domain.errors import AidflowError
+from aidflow.domain.rulebook import Explanation
 
 EXIT_REFUSED = 1
 EXIT_INTERNAL = 3
@@ -225,6 +226,56 @@ def show(
 def _brief(value: Any) -> str:  # noqa: ANN401 - any JSON-ready value
     text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+# ------------------------------------------------------------------ explain
+
+
+@cli.command()
+def explain(
+    reference: Annotated[str, typer.Argument(help="Application reference or convention number.")],
+    decision: Annotated[
+        int | None, typer.Option("--decision", help="Decision number (default: all).")
+    ] = None,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the decision trail: each decision's rules, version, inputs and explanation."""
+    trail = open_app(store).decisions(reference)
+    if decision is not None:
+        chosen = [d for d in trail if d["number"] == decision]
+        if not chosen:
+            msg = f"dossier {reference} has {len(trail)} decisions; there is no decision {decision}"
+            raise InputError(msg, field="--decision", value=decision)
+        trail = chosen
+    if as_json:
+        _print_json(trail)
+        return
+    if not trail:
+        out.print(f"No decision recorded yet on {reference}.")
+    for item in trail:
+        record = item["record"]
+        version = record.get("rulebook_version") or record.get("policy") or ""
+        out.print(f"[bold]#{item['number']} {item['kind']}[/bold] on {item['on']}"
+                  + (f" — {version}" if version else ""))
+        out.print(_render_decision(item["kind"], record), markup=False, highlight=False)
+        out.print()
+
+
+def _render_decision(kind: str, record: dict[str, Any]) -> str:
+    if "explanation" in record and isinstance(record["explanation"], dict):
+        return Explanation.from_dict(record["explanation"]).render_text()
+    if kind == "clawback":
+        lines = [f"total due {record['total_due']} (paid {record['paid']}, repaid {record['repaid']})"]
+        lines += [
+            f"├─ {b['obligation']} on {b['on']}: {b['amount']}"
+            f" ({'established' if b['established'] else 'waived' if b['waived'] else 'pending'})"
+            f" — {b['explanation']}"
+            for b in record["breaches"]
+        ]
+        lines.append(f"└─ {record['explanation']}")
+        return "\n".join(lines)
+    return "\n".join(f"{k}: {v}" for k, v in record.items())
 
 
 # ------------------------------------------------------------------ dossier

@@ -379,7 +379,7 @@ class Aidflow(Application[UUID]):
         )
         result = appraise(facts, self.grids.grid_for(application.scheme_code, cmd.on),
                           self.rulebook.version_on(cmd.on))
-        record = result.to_dict()
+        record = result.to_dict() | {"facts": result.facts.to_dict()}
         application.record_appraisal(cmd.on, result.factor, result.refused, record)
         self._commit(application)
         return record
@@ -674,6 +674,22 @@ class Aidflow(Application[UUID]):
                 },
             )
         return DossierView(**view)
+
+    def decisions(self, reference: str) -> list[dict[str, Any]]:
+        """Every decision on a dossier, numbered from 1 in recording order (the decision trail).
+
+        Eligibility results, appraisals, awards (with their caps), rejections and clawback
+        assessments, each with what it stored: rule-book or policy version, inputs,
+        citations and explanation.
+        """
+        application, convention = self.resolve(reference)
+        trail = [dict(d) for d in application.decisions]
+        if convention is not None:
+            trail += [
+                {"kind": "clawback", "on": a.as_of.isoformat(), "record": a.to_dict()}
+                for a in convention.assessments
+            ]
+        return [{"number": n, **d} for n, d in enumerate(trail, start=1)]
 
     def history(self, reference: str) -> list[HistoryEntry]:
         """Every recorded event of a dossier (application, then convention), in recording order."""
