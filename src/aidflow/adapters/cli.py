@@ -19,23 +19,29 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from aidflow.adapters.audit_cli import register_audit_commands
+from aidflow.adapters.calls_cli import calls_cli
+from aidflow.adapters.cli_common import (
+    EXIT_INTERNAL,
+    EXIT_REFUSED,
+    JsonOption,
+    StoreOption,
+    _eur,
+    _print_json,
+    err,
+    open_app,
+    out,
+)
 from aidflow.adapters.demo import demo_dossiers, record_demo
+from aidflow.adapters.demo_call import record_demo_call
 from aidflow.adapters.store import describe_store, resolve_store_url
 from aidflow.application.dossier import StepRefused, load_file, run_dossier, schema
 from aidflow.application.errors import InputError
 from aidflow.application.service import Aidflow
 from aidflow.domain.errors import AidflowError
 from aidflow.domain.rulebook import Explanation
-
-EXIT_REFUSED = 1
-EXIT_INTERNAL = 3
-
-_WIDTH = None if sys.stdout.isatty() else 150
-out = Console(highlight=False, width=_WIDTH)
-err = Console(stderr=True, highlight=False)
 
 cli = typer.Typer(
     name="aidflow",
@@ -52,32 +58,8 @@ cli.add_typer(dossier_cli, name="dossier")
 cli.add_typer(schema_cli, name="schema")
 cli.add_typer(clawback_cli, name="clawback")
 cli.add_typer(monitoring_cli, name="monitoring")
-
-StoreOption = Annotated[
-    str | None,
-    typer.Option(
-        "--store",
-        help="memory:, sqlite:///path.sqlite or postgresql://user:pw@host:port/db "
-        "(default: $AIDFLOW_STORE, else sqlite:///aidflow.sqlite)",
-        show_default=False,
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-
-
-def open_app(store: str | None) -> Aidflow:
-    return Aidflow(store=resolve_store_url(store))
-
-
-def _eur(value: Decimal | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:,.2f} €".replace(",", " ")
-
-
-def _print_json(data: Any) -> None:  # noqa: ANN401 - any JSON-ready value
-    out.print_json(json.dumps(data, ensure_ascii=False, default=str), indent=2)
-
+register_audit_commands(cli)
+cli.add_typer(calls_cli, name="calls")
 
 # --------------------------------------------------------------------- demo
 
@@ -98,6 +80,8 @@ def demo(store: StoreOption = None) -> None:
             status.update(f"Recording the demo portfolio… {done}/{total} {reference}")
 
         recorded, present = record_demo(app, progress)
+        status.update("Recording the demo call for projects…")
+        record_demo_call(app)
     elapsed = time.perf_counter() - started
     _portfolio_table(app)
     out.print(
@@ -411,5 +395,3 @@ def main(argv: list[str] | None = None) -> int:
         err.print("(set AIDFLOW_DEBUG=1 to see the traceback)")
         return EXIT_INTERNAL
     return 0
-
-

@@ -69,6 +69,8 @@ def _sqlite_env(url: str) -> dict[str, str]:
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": dbname,
         "SQLITE_LOCK_TIMEOUT": "10",
+        # The recorder that writes the hash chain with the events (aidflow.adapters.chain).
+        "APPLICATION_RECORDER_TOPIC": "aidflow.adapters.chained_sqlite:ChainedSQLiteApplicationRecorder",
     }
 
 
@@ -88,6 +90,8 @@ def _postgres_env(url: str) -> dict[str, str]:
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_CONNECT_TIMEOUT": "10",
         "POSTGRES_LOCK_TIMEOUT": "10",
+        # The recorder that writes the hash chain with the events (aidflow.adapters.chain).
+        "APPLICATION_RECORDER_TOPIC": "aidflow.adapters.chained_postgres:ChainedPostgresApplicationRecorder",
     }
     query = parse_qs(parts.query)
     options = {"schema": "POSTGRES_SCHEMA", "pool_size": "POSTGRES_POOL_SIZE",

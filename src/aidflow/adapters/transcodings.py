@@ -17,6 +17,7 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 from aidflow.domain import advances, aid_application, clawback, convention, obligations, scheme, values
 from aidflow.domain import call as call_domain
 from aidflow.domain import candidacy as candidacy_domain
+from aidflow.domain import framework as framework_domain
 
 
 class DateAsISO(Transcoding):
@@ -99,6 +100,8 @@ ATTRS_VALUE_TYPES: dict[str, type[Any]] = {
     "completion": convention.Completion,
     "money_movement": convention.MoneyMovement,
     "waiver": convention.Waiver,
+    "amendment": convention.Amendment,
+    "terms_in_force": convention.TermsInForce,
     "convention_terms": obligations.ConventionTerms,
     "monitoring_fact": obligations.MonitoringFact,
     "dated_amount": clawback.DatedAmount,
@@ -120,6 +123,17 @@ ATTRS_VALUE_TYPES: dict[str, type[Any]] = {
     "label": candidacy_domain.Label,
     "selection": candidacy_domain.Selection,
     "member_application": candidacy_domain.MemberApplication,
+    "framework_party": framework_domain.Party,
+    "framework_article": framework_domain.Article,
+    "framework_term": framework_domain.FrameworkTerm,
+    "framework_renewal_clause": framework_domain.RenewalClause,
+    "framework_governance_body": framework_domain.GovernanceBody,
+    "framework_child_kind": framework_domain.ChildKind,
+    "framework_meeting": framework_domain.Meeting,
+    "framework_child_contract": framework_domain.ChildContract,
+    "framework_amendment": framework_domain.FrameworkAmendment,
+    "framework_renewal": framework_domain.Renewal,
+    "framework_termination": framework_domain.Termination,
 }
 """Stored name → attrs class. Add new value types here (and nowhere else)."""
 

@@ -24,12 +24,15 @@ service imports it to inherit ``CallVerbs``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 from uuid import UUID
 
+import yaml
 from eventsourcing.domain import Aggregate
 from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
 
@@ -82,6 +85,7 @@ Input = c.Model | Mapping[str, Any]
 
 CALL_FORMAT = "call/1"
 MAX_STEPS = 10_000
+MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
 class CallNotFound(NotFound):
@@ -424,9 +428,9 @@ def _load_candidacy(host: AidflowHost, project: str) -> Candidacy:
 
 
 def _prefixed(error: AidflowError, prefix: str) -> AidflowError:
-    """The same error, its field prefixed (``siren`` → ``partners[1].siren``)."""
-    field = f"{prefix}.{error.field}" if error.field else prefix
-    return type(error)(error.message, field=field, value=error.value)
+    """The same error, its field prefixed in place (``siren`` → ``partners[1].siren``)."""
+    error.field = f"{prefix}.{error.field}" if error.field else prefix
+    return error
 
 
 def _terms(cmd: PublishCall) -> CallTerms:
@@ -811,7 +815,7 @@ def _project_view(host: AidflowHost, terms: CallTerms, candidacy: Candidacy) -> 
                 view["convention"] = application.convention_number
         members.append(MemberView(**view))
     decision: dict[str, Any] | None = None
-    reasons: list[str] = Field(default_factory=list)
+    reasons: list[str] = []
     if selection is not None:
         decision = {"retained": True, "body": selection.decision.body,
                     "deliberation": selection.decision.deliberation, "on": selection.decision.decided_on}
@@ -860,6 +864,57 @@ class CallStepRefused(AidflowError):
         self.index = index
         self.do = do
         self.cause = cause
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """YAML with YAML 1.2 booleans: only true/false, so that the key ``on:`` stays the string "on"."""
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def parse_call_text(text: str, source: str = "<call file>") -> dict[str, Any]:
+    """Parse a call file's JSON or YAML text into a mapping, with clear errors.
+
+    YAML is read with YAML 1.2 booleans (``on``, ``yes``, ``no`` stay strings), so that
+    the steps' ``on:`` key is not read as ``True``.
+    """
+    try:
+        data = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        msg = f"{source} is not valid JSON or YAML: {str(error).splitlines()[0]}"
+        raise InputError(msg, field="file", value=source) from None
+    except RecursionError:
+        msg = f"{source} is nested too deeply to be a call file"
+        raise InputError(msg, field="file", value=source) from None
+    if not isinstance(data, Mapping):
+        msg = f"{source} must hold one mapping (a call file), not {type(data).__name__}"
+        raise InputError(msg, field="file", value=type(data).__name__)
+    return dict(data)
+
+
+def load_call_file(path: Path) -> dict[str, Any]:
+    """Read a JSON or YAML call file (at most 5 MiB, UTF-8) into plain data."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        msg = f"cannot read {str(path)!r}: {error.strerror}"
+        raise InputError(msg, field="file", value=str(path)) from None
+    if len(raw) > MAX_FILE_BYTES:
+        msg = f"{path.name} is {len(raw)} bytes; call files are limited to {MAX_FILE_BYTES} bytes"
+        raise InputError(msg, field="file", value=len(raw))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        msg = f"{path.name} is not UTF-8 text (byte {error.start})"
+        raise InputError(msg, field="file", value=str(path)) from None
+    return parse_call_text(text, path.name)
 
 
 def call_file_schema() -> dict[str, Any]:

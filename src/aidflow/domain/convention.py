@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 from eventsourcing.domain import Aggregate, event
 
 from aidflow.domain.advances import Instalment, InstalmentStatus, instalment_status, repayment_schedule
@@ -19,7 +20,13 @@ from aidflow.domain.clawback import (
     ClawbackPolicy,
     DatedAmount,
 )
-from aidflow.domain.errors import CeilingExceeded, DateOutOfOrder, DomainRuleViolation, InvalidTransition
+from aidflow.domain.errors import (
+    CeilingExceeded,
+    DateOutOfOrder,
+    DomainRuleViolation,
+    InvalidTransition,
+    InvalidValue,
+)
 from aidflow.domain.identity import convention_id
 from aidflow.domain.obligations import (
     ConventionTerms,
@@ -89,6 +96,112 @@ class Completion:
     jobs_created: int | None = None
 
 
+# ------------------------------------------------------------------ amendments (ADR 0007)
+
+
+class AmendmentKind(StrEnum):
+    """What an avenant changes (DOSSIER.md step ``amend``)."""
+
+    PROGRAMME_EXTENSION = "programme_extension"
+    AMOUNT_CHANGE = "amount_change"
+    SITE_CHANGE = "site_change"
+    COMMITMENTS_CHANGE = "commitments_change"
+
+
+def _amendment_number(_instance: object, _attribute: object, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        msg = f"an amendment number is a whole number from 1, got {value!r}"
+        raise InvalidValue(msg, field="number", value=value)
+
+
+def _reason(_instance: object, _attribute: object, value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        msg = "an amendment states its reason"
+        raise InvalidValue(msg, field="reason", value=value)
+
+
+def _optional_jobs(_instance: object, _attribute: object, value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        msg = f"jobs must be a non-negative whole number, got {value!r}"
+        raise InvalidValue(msg, field="jobs", value=value)
+
+
+@frozen
+class Amendment:
+    """An avenant to the convention: numbered, signed on a date, with its reason.
+
+    Every change is optional (None = unchanged), but an amendment changes at least one
+    term in force (checked by :meth:`Convention.amend`). ADR 0007.
+
+    Attributes:
+        number: the avenant's number; numbers strictly increase along a convention.
+        signed_on: date the amendment was signed.
+        reason: why the parties amend the convention.
+        programme_end: the new planned end of the programme (an extension).
+        award: the new award and its split (increase or decrease, never below what was paid).
+        site: the new aided site.
+        jobs: the new number of jobs committed on the site.
+        investment: the new total aided investment.
+    """
+
+    number: int = field(validator=_amendment_number)
+    signed_on: date = field()
+    reason: str = field(validator=_reason)
+    programme_end: date | None = None
+    award: AwardSplit | None = None
+    site: Site | None = None
+    jobs: int | None = field(default=None, validator=_optional_jobs)
+    investment: Money | None = None
+
+    @property
+    def kinds(self) -> tuple[AmendmentKind, ...]:
+        """What this amendment changes, in a fixed order."""
+        kinds = []
+        if self.programme_end is not None:
+            kinds.append(AmendmentKind.PROGRAMME_EXTENSION)
+        if self.award is not None:
+            kinds.append(AmendmentKind.AMOUNT_CHANGE)
+        if self.site is not None:
+            kinds.append(AmendmentKind.SITE_CHANGE)
+        if self.jobs is not None or self.investment is not None:
+            kinds.append(AmendmentKind.COMMITMENTS_CHANGE)
+        return tuple(kinds)
+
+
+@frozen
+class TermsInForce:
+    """The convention's terms as in force after an amendment (0 = as signed).
+
+    Attributes:
+        amendment: number of the last amendment applied, 0 for the convention as signed.
+        programme: the programme with its planned end, investment and jobs.
+        award: the award and its split.
+        site: the aided site.
+        obligations: the terms the obligation windows were computed from at that moment.
+    """
+
+    amendment: int
+    programme: Programme
+    award: AwardSplit
+    site: Site
+    obligations: ConventionTerms
+
+
+def effective_programme_end(
+    planned_end: date, completion: Completion | None, amendments: Sequence[Amendment]
+) -> date:
+    """The programme end O1/O2 are computed from (RULES.md §4; ADR 0007).
+
+    The planned end (as amended) until completion is recorded; then the actual end,
+    unless an amendment that sets the programme end was signed strictly after the
+    completion date: the later legal act wins, and the amended planned end applies.
+    """
+    if completion is None:
+        return planned_end
+    later = any(a.programme_end is not None and a.signed_on > completion.on for a in amendments)
+    return planned_end if later else completion.on
+
+
 class Convention(Aggregate):
     """A convention signed with the beneficiary of an awarded application.
 
@@ -141,6 +254,8 @@ class Convention(Aggregate):
         self.repayment_scheduled_on: date | None = None
         self.instalments_received: dict[str, MoneyMovement] = {}
         self.closed_on: date | None = None
+        self.amendments: list[Amendment] = []
+        self.terms_history: list[TermsInForce] = []
 
     # ------------------------------------------------------------------ queries
 
@@ -157,8 +272,11 @@ class Convention(Aggregate):
 
     @property
     def programme_end(self) -> date:
-        """The actual end once completion is recorded, else the planned end (RULES.md §4)."""
-        return self.completion.on if self.completion else self.programme.end
+        """The actual end once completion is recorded, else the planned end (RULES.md §4).
+
+        An amendment setting the programme end signed after the completion date wins (ADR 0007).
+        """
+        return effective_programme_end(self.programme.end, self.completion, self.amendments)
 
     @property
     def repaid(self) -> Money:
@@ -202,10 +320,14 @@ class Convention(Aggregate):
     def latest_assessment(self) -> ClawbackAssessment | None:
         return self.assessments[-1] if self.assessments else None
 
-    def clawback_facts(self) -> ClawbackFacts:
-        """Everything a clawback policy reads, in a deterministic order."""
+    def clawback_facts(self, as_of: date | None = None) -> ClawbackFacts:
+        """Everything a clawback policy reads, in a deterministic order.
+
+        With ``as_of``, the terms are those in force on that date (amendments signed on or
+        before it, ADR 0007); without it, the terms in force now.
+        """
         return ClawbackFacts(
-            terms=self.terms,
+            terms=self.terms if as_of is None else self.terms_on(as_of),
             payments=tuple(DatedAmount(p.on, p.amount) for p in self.payments.values()),
             repayments=tuple(DatedAmount(r.on, r.amount) for r in self.repayments.values()),
             facts=tuple(self.facts),
@@ -375,17 +497,17 @@ class Convention(Aggregate):
 
         An established breach puts the convention in breach: no further payment, and the
         undisbursed balance is cancelled (RULES.md §4). An assessment after every window
-        has ended with no breach fulfils the convention.
+        has ended with no breach (a waived one counts as none) fulfils the convention.
         """
         self._check_monitoring("assess_clawback", as_of)
-        assessment = policy.assess(self.clawback_facts(), as_of)
+        assessment = self.citing_terms(policy.assess(self.clawback_facts(as_of), as_of))
         cancelled = None
         fulfilled = False
         if assessment.in_breach and self.status is ConventionStatus.SIGNED:
             cancelled = self.awarded.minus_floor_zero(self.paid)
         elif (
             self.status is ConventionStatus.SIGNED
-            and not assessment.breaches
+            and not any(b.established or b.pending for b in assessment.breaches)
             and as_of > self.last_window_end
         ):
             fulfilled = True
@@ -542,3 +664,183 @@ class Convention(Aggregate):
                 f"on {existing.on.isoformat()}"
             )
             raise DomainRuleViolation(msg, field="ref", value=existing.ref)
+
+    # ------------------------------------------------------------ amendments
+
+    @property
+    def amendment_in_force(self) -> Amendment | None:
+        """The latest amendment signed, or None for a convention as signed."""
+        return self.amendments[-1] if self.amendments else None
+
+    @property
+    def terms_in_force(self) -> TermsInForce:
+        """The programme, award, site and obligation terms in force now (ADR 0007)."""
+        latest = self.amendment_in_force
+        return TermsInForce(
+            amendment=latest.number if latest else 0,
+            programme=self.programme,
+            award=self.award,
+            site=self.site,
+            obligations=self.terms,
+        )
+
+    def amendments_on(self, day: date) -> list[Amendment]:
+        """The amendments signed on or before ``day`` (a prefix: signature dates never decrease)."""
+        return [a for a in self.amendments if a.signed_on <= day]
+
+    def terms_on(self, day: date) -> ConventionTerms:
+        """The obligation terms in force on ``day``: the amendments signed by then apply.
+
+        O3-O7 always run from the ORIGINAL signature date; O1/O2 from the programme end in
+        force (RULES.md §4, ADR 0007). A recorded completion counts whatever its date, as in
+        :attr:`terms`.
+        """
+        in_force = self.amendments_on(day)
+        programme = self.terms_history[len(in_force)].programme if self.terms_history else self.programme
+        return evolve(
+            self.terms,
+            programme_end=effective_programme_end(programme.end, self.completion, in_force),
+            jobs=programme.jobs,
+            investment=programme.investment,
+        )
+
+    def windows_on(self, day: date) -> tuple[ObligationWindow, ...]:
+        """The obligation windows computed from the terms in force on ``day``."""
+        return obligation_windows(self.terms_on(day))
+
+    def terms_note(self, day: date | None = None) -> str:
+        """Which terms are in force (on ``day``, else now), in words, naming the amendment."""
+        in_force = self.amendments if day is None else self.amendments_on(day)
+        terms = self.terms if day is None else self.terms_on(day)
+        basis = f"convention {self.number} signed {self.signed_on.isoformat()}"
+        if in_force:
+            latest = in_force[-1]
+            basis += f" as amended by avenant no. {latest.number} signed {latest.signed_on.isoformat()}"
+        return (
+            f"terms in force: {basis} (programme {terms.programme_start.isoformat()}.."
+            f"{terms.programme_end.isoformat()}, {terms.jobs} jobs, investment {terms.investment})"
+        )
+
+    def citing_terms(self, assessment: ClawbackAssessment) -> ClawbackAssessment:
+        """``assessment`` whose explanation names the amendment in force on its date, if any."""
+        if not self.amendments_on(assessment.as_of):
+            return assessment
+        note = self.terms_note(assessment.as_of)
+        return evolve(assessment, explanation=f"{assessment.explanation}; {note}")
+
+    def amend(
+        self,
+        number: int,
+        signed_on: date,
+        reason: str,
+        *,
+        programme_end: date | None = None,
+        award: AwardSplit | None = None,
+        site: Site | None = None,
+        jobs: int | None = None,
+        investment: Money | None = None,
+    ) -> Amendment:
+        """Sign an avenant changing the programme end, the award, the site or the commitments.
+
+        Refused after an established breach, once fulfilled or closed; numbers strictly
+        increase; the signature date is on or after the convention's and the previous
+        amendment's; the award never goes below what was paid (ADR 0007).
+
+        Raises:
+            InvalidTransition: the convention is in breach, fulfilled or closed.
+            DomainRuleViolation: a number not above the last one, a change that changes
+                nothing, an award below the amount paid, an advance changed under a schedule.
+            DateOutOfOrder: a date before the signature, the previous amendment or the start.
+        """
+        self._check_amendable(number, signed_on)
+        amendment = Amendment(number, signed_on, reason, programme_end, award, site, jobs, investment)
+        programme = self.programme
+        if programme_end is not None and programme_end < programme.start:
+            msg = (
+                f"the amended programme end {programme_end.isoformat()} is before the programme "
+                f"start {programme.start.isoformat()}"
+            )
+            raise DateOutOfOrder(msg, field="programme_end", value=programme_end.isoformat())
+        if award is not None:
+            self._check_amended_award(award)
+        new_programme = Programme(
+            programme.start,
+            programme.end if programme_end is None else programme_end,
+            programme.investment if investment is None else investment,
+            programme.jobs if jobs is None else jobs,
+        )
+        before = self.terms_in_force
+        obligations = evolve(
+            self.terms,
+            programme_end=effective_programme_end(
+                new_programme.end, self.completion, [*self.amendments, amendment]
+            ),
+            jobs=new_programme.jobs,
+            investment=new_programme.investment,
+        )
+        after = TermsInForce(
+            amendment=number,
+            programme=new_programme,
+            award=self.award if award is None else award,
+            site=self.site if site is None else site,
+            obligations=obligations,
+        )
+        if (before.programme, before.award, before.site, before.obligations) == (
+            after.programme, after.award, after.site, after.obligations
+        ):
+            msg = f"amendment no. {number} changes none of the terms in force of convention {self.number}"
+            raise DomainRuleViolation(msg, field="do", value="amend")
+        self._amended(amendment=amendment, before=before, after=after)
+        return amendment
+
+    def _check_amendable(self, number: int, signed_on: date) -> None:
+        if self.status is not ConventionStatus.SIGNED:
+            why = {
+                ConventionStatus.IN_BREACH: "a breach is established",
+                ConventionStatus.FULFILLED: "it is fulfilled",
+                ConventionStatus.CLOSED: f"it was closed on {self.closed_on}",
+            }[self.status]
+            msg = f"convention {self.number} cannot be amended: {why}"
+            raise InvalidTransition(msg, field="do", value="amend")
+        if signed_on < self.signed_on:
+            msg = (
+                f"amendment signed on {signed_on.isoformat()} is before the convention's "
+                f"signature on {self.signed_on.isoformat()}"
+            )
+            raise DateOutOfOrder(msg, field="on", value=signed_on.isoformat())
+        latest = self.amendment_in_force
+        if latest is None:
+            return
+        if isinstance(number, int) and not isinstance(number, bool) and number <= latest.number:
+            msg = f"amendment numbers strictly increase: no. {number} follows no. {latest.number}"
+            raise DomainRuleViolation(msg, field="number", value=number)
+        if signed_on < latest.signed_on:
+            msg = (
+                f"amendment signed on {signed_on.isoformat()} is before amendment no. {latest.number} "
+                f"signed on {latest.signed_on.isoformat()}"
+            )
+            raise DateOutOfOrder(msg, field="on", value=signed_on.isoformat())
+
+    def _check_amended_award(self, award: AwardSplit) -> None:
+        if award.total.is_zero():
+            msg = "an amended award must be positive (an aid withdrawn entirely is not an amendment)"
+            raise DomainRuleViolation(msg, field="amount", value=str(award.total))
+        if award.total < self.paid:
+            msg = f"the amended award {award.total} is below the {self.paid} already paid"
+            raise DomainRuleViolation(msg, field="amount", value=str(award.total))
+        if self.repayment_schedule and award.advance != self.award.advance:
+            msg = (
+                f"the repayable advance {self.award.advance} already has a repayment schedule: "
+                "it cannot be changed by amendment"
+            )
+            raise DomainRuleViolation(msg, field="advance", value=str(award.advance))
+
+    @event("Amended")
+    def _amended(self, amendment: Amendment, before: TermsInForce, after: TermsInForce) -> None:
+        if not self.terms_history:
+            self.terms_history.append(before)
+        self.terms_history.append(after)
+        self.amendments.append(amendment)
+        self.programme = after.programme
+        self.award = after.award
+        self.site = after.site
