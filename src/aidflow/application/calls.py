@@ -24,7 +24,6 @@ service imports it to inherit ``CallVerbs``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
@@ -37,6 +36,7 @@ from eventsourcing.domain import Aggregate
 from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
 
 from aidflow.application import commands as c
+from aidflow.application import yaml12
 from aidflow.application.errors import AlreadyExists, InputError, NotFound, input_error
 from aidflow.application.views import View
 from aidflow.domain.aid_application import AidApplication, Decision, Origin
@@ -866,19 +866,6 @@ class CallStepRefused(AidflowError):
         self.cause = cause
 
 
-class _YamlLoader(yaml.SafeLoader):
-    """YAML with YAML 1.2 booleans: only true/false, so that the key ``on:`` stays the string "on"."""
-
-
-_YamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_YamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
 def parse_call_text(text: str, source: str = "<call file>") -> dict[str, Any]:
     """Parse a call file's JSON or YAML text into a mapping, with clear errors.
 
@@ -886,7 +873,7 @@ def parse_call_text(text: str, source: str = "<call file>") -> dict[str, Any]:
     the steps' ``on:`` key is not read as ``True``.
     """
     try:
-        data = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml12.safe_load(text)
     except yaml.YAMLError as error:
         msg = f"{source} is not valid JSON or YAML: {str(error).splitlines()[0]}"
         raise InputError(msg, field="file", value=source) from None
