@@ -34,8 +34,11 @@ from aidflow.adapters.cli_common import (
     open_app,
     out,
 )
+from aidflow.adapters.conventions_cli import conventions_cli
 from aidflow.adapters.demo import demo_dossiers, record_demo
+from aidflow.adapters.demo_amendment import record_demo_amendment
 from aidflow.adapters.demo_call import record_demo_call
+from aidflow.adapters.report_cli import register_report_command
 from aidflow.adapters.store import describe_store, resolve_store_url
 from aidflow.application.dossier import StepRefused, load_file, run_dossier, schema
 from aidflow.application.errors import InputError
@@ -59,7 +62,9 @@ cli.add_typer(schema_cli, name="schema")
 cli.add_typer(clawback_cli, name="clawback")
 cli.add_typer(monitoring_cli, name="monitoring")
 register_audit_commands(cli)
+register_report_command(cli)
 cli.add_typer(calls_cli, name="calls")
+cli.add_typer(conventions_cli, name="conventions")
 
 # --------------------------------------------------------------------- demo
 
@@ -82,6 +87,10 @@ def demo(store: StoreOption = None) -> None:
         recorded, present = record_demo(app, progress)
         status.update("Recording the demo call for projects…")
         record_demo_call(app)
+        status.update("Signing an amendment (avenant)…")
+        running = [c for c in app.conventions() if c.status.value == "signed" and c.completion is None]
+        if running:
+            record_demo_amendment(app, running[0].number)
     elapsed = time.perf_counter() - started
     _portfolio_table(app)
     out.print(

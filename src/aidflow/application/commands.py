@@ -288,7 +288,7 @@ class DecideBreachStep(Step):
     do: Literal["decide_breach"] = "decide_breach"
     obligation: Literal["O4", "O5", "O6"]
     amount: Amount | None = None
-    waive: bool = False
+    waive: Annotated[bool, Field(strict=True)] = False
 
 
 class AssessClawbackStep(Step):

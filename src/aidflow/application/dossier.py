@@ -17,9 +17,11 @@ import yaml
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from aidflow.application import commands as c
+from aidflow.application.amendments import AmendStep
 from aidflow.application.errors import InputError, input_error
 from aidflow.application.service import Aidflow
 from aidflow.application.views import DossierView
+from aidflow.application.yaml12 import Yaml12Loader
 from aidflow.domain.errors import AidflowError
 
 DOSSIER_FORMAT = "dossier/1"
@@ -51,7 +53,8 @@ AnyStep = Annotated[
     | c.WaiveStep
     | c.CloseStep
     | c.ScheduleRepaymentStep
-    | c.ReceiveInstalmentStep,
+    | c.ReceiveInstalmentStep
+    | AmendStep,
     Field(discriminator="do"),
 ]
 """The steps this version records. Later capabilities add theirs here."""
@@ -117,7 +120,16 @@ def load_file(path: Path) -> dict[str, Any]:
     if size > MAX_FILE_BYTES:
         msg = f"{path.name} is {size} bytes; dossier files are limited to {MAX_FILE_BYTES} bytes"
         raise InputError(msg, field="file", value=size)
-    raw = path.read_bytes()
+    try:
+        # Read at most one byte past the limit: a device or a pipe reports size 0.
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        msg = f"cannot read {str(path)!r}: {error.strerror}"
+        raise InputError(msg, field="file", value=str(path)) from None
+    if len(raw) > MAX_FILE_BYTES:
+        msg = f"{path.name} is more than {MAX_FILE_BYTES} bytes, the limit for a dossier file"
+        raise InputError(msg, field="file", value=str(path))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -126,21 +138,40 @@ def load_file(path: Path) -> dict[str, Any]:
     return parse_text(text, path.name)
 
 
+class _NoAliasLoader(Yaml12Loader):
+    """YAML without anchors and aliases: a dossier never needs them, and nested aliases
+    expand exponentially ("billion laughs")."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            msg = "YAML aliases (*name) are not accepted in dossier files"
+            raise yaml.composer.ComposerError(None, None, msg, event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _load_yaml(text: str) -> Any:  # noqa: ANN401 - any YAML document
+    return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def parse_text(text: str, source: str = "<dossier>") -> dict[str, Any]:
     """Parse JSON (or YAML, when the text is not JSON) into a mapping."""
     data: Any
     try:
         if source.endswith((".yaml", ".yml")):
-            data = yaml.safe_load(text)
+            data = _load_yaml(text)
         else:
             try:
                 data = json.loads(text)
             except json.JSONDecodeError:
                 if source.endswith(".json"):
                     raise
-                data = yaml.safe_load(text)
+                data = _load_yaml(text)
     except json.JSONDecodeError as error:
         msg = f"{source} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        raise InputError(msg, field="file", value=source) from None
+    except ValueError as error:  # e.g. an integer of more than 4300 digits
+        msg = f"{source} holds a value aidflow cannot read: {str(error).split(':')[0]}"
         raise InputError(msg, field="file", value=source) from None
     except yaml.YAMLError as error:
         msg = f"{source} is not valid JSON or YAML: {str(error).splitlines()[0]}"
@@ -247,6 +278,7 @@ def _apply(app: Aidflow, header: DossierHeader, step: c.Step) -> None:
             c.CloseStep: app.close_convention,
             c.ScheduleRepaymentStep: app.schedule_repayment,
             c.ReceiveInstalmentStep: app.receive_instalment,
+            AmendStep: app.amend,
         }
         verb = verbs.get(type(step))
         if verb is None:  # pragma: no cover - the union above is exhaustive

@@ -17,15 +17,17 @@ from uuid import UUID
 import attrs
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
 from pydantic import ValidationError
 
 from aidflow.adapters.catalogue import SchemeDefinition, builtin_catalogue
 from aidflow.adapters.fast import project
 from aidflow.adapters.parameters import load_modulation_grids
+from aidflow.adapters.personal import construct_mapper
 from aidflow.adapters.store import DEFAULT_STORE, STORE_ENV_VAR, env_for_store
 from aidflow.adapters.transcodings import register_transcodings
 from aidflow.application import commands as c
+from aidflow.application.amendments import AmendmentVerbs
 from aidflow.application.audit import AuditVerbs
 from aidflow.application.calls import CallVerbs
 from aidflow.application.errors import (
@@ -38,6 +40,7 @@ from aidflow.application.errors import (
     SchemeNotFound,
     input_error,
 )
+from aidflow.application.frameworks import FrameworkVerbs
 from aidflow.application.views import DossierView, HistoryEntry, PaymentView, SchemeView
 from aidflow.domain.aid_application import AidApplication, ApplicationStatus, Decision, Origin
 from aidflow.domain.appraisal import (
@@ -93,7 +96,7 @@ class UnitOfWork(Protocol):
         ...
 
 
-class Aidflow(AuditVerbs, CallVerbs, Application[UUID]):
+class Aidflow(AuditVerbs, CallVerbs, AmendmentVerbs, FrameworkVerbs, Application[UUID]):
     """The aidflow application: schemes, applications and conventions in one store.
 
     Args:
@@ -145,6 +148,10 @@ class Aidflow(AuditVerbs, CallVerbs, Application[UUID]):
         self.grids = load_modulation_grids() if grids is None else grids
         self.catalogue = builtin_catalogue() if catalogue is None else dict(catalogue)
         super().__init__(env=settings)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """eventsourcing's mapper, sealing personal fields when a cipher key is set (ADR 0008)."""
+        return construct_mapper(self.factory, self.construct_transcoder())
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -570,7 +577,8 @@ class Aidflow(AuditVerbs, CallVerbs, Application[UUID]):
 
     def preview_clawback(self, reference: str, on: date) -> ClawbackAssessment:
         """What an assessment as of ``on`` would find, recording nothing."""
-        return self.clawback_policy.assess(self._convention_of(reference).clawback_facts(), on)
+        convention = self._convention_of(reference)
+        return convention.citing_terms(self.clawback_policy.assess(convention.clawback_facts(on), on))
 
     def issue_recovery_order(self, reference: str, step: Input) -> bool:
         cmd: c.IssueRecoveryOrderStep = self._parse(c.IssueRecoveryOrderStep, step)
@@ -678,6 +686,15 @@ class Aidflow(AuditVerbs, CallVerbs, Application[UUID]):
             }
         if convention is not None:
             view.update(
+                awarded=convention.awarded.amount,
+                split={k.value: v.amount for k, v in convention.award.nonzero().items()},
+                programme={
+                    "start": convention.programme.start,
+                    "end": convention.programme.end,
+                    "investment": convention.programme.investment.amount,
+                    "jobs": convention.programme.jobs,
+                },
+                amendments=[a.model_dump() for a in self.amendments(convention.number)],
                 status=convention.status.value,
                 convention=convention.number,
                 signed_on=convention.signed_on,

@@ -1,0 +1,66 @@
+"""``aidflow report``: a convention's self-contained HTML audit report (issue 6 item 4).
+
+Wired into ``aidflow`` by :func:`register_report_command`. Like
+:mod:`aidflow.adapters.audit_cli`, this module does not import :mod:`aidflow.adapters.cli`,
+so that ``cli.py`` can import it at the top without a cycle.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aidflow.adapters.cli_common import StoreOption, err, open_app
+from aidflow.adapters.report import render_audit_report
+from aidflow.domain.errors import InvalidValue
+
+
+def _as_of(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        msg = f"--as-of takes a date as YYYY-MM-DD, got {text!r}"
+        raise InvalidValue(msg, field="--as-of", value=text) from None
+
+
+def report(
+    reference: Annotated[str, typer.Argument(help="Convention number or application reference.")],
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the HTML report here (default: standard output)."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Show the dossier as of this business date (YYYY-MM-DD)."),
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Write a convention's audit report: one self-contained HTML file (no script, no external resource)."""
+    on = _as_of(as_of)
+    app = open_app(store)
+    try:
+        page = render_audit_report(app, reference, as_of=on)
+    finally:
+        app.close()
+    if out_file is None:
+        sys.stdout.write(page)
+        return
+    try:
+        out_file.write_text(page, encoding="utf-8")
+    except OSError as error:
+        msg = f"--out: cannot write {str(out_file)!r}: {error.strerror}"
+        raise InvalidValue(msg, field="--out", value=str(out_file)) from None
+    err.print(f"audit report of {reference} written to {out_file} ({len(page.encode())} bytes)",
+              soft_wrap=True)
+
+
+def register_report_command(cli: typer.Typer) -> None:
+    """Add ``report`` to a Typer app."""
+    cli.command("report")(report)
+
