@@ -205,6 +205,15 @@ def show(
         state.add_row(label, str(value))
     if view.rejection:
         state.add_row("rejection", "; ".join(view.rejection["reasons"]))
+    for amendment in view.amendments:
+        before, after = amendment["before"], amendment["after"]
+        changes = ", ".join(
+            f"{key} {before[key]} → {after[key]}"
+            for key in ("programme_end", "jobs", "investment", "awarded")
+            if before.get(key) != after.get(key)
+        )
+        state.add_row(f"avenant {amendment['number']}",
+                      f"signed {amendment['signed_on']}: {amendment['reason']} ({changes or 'site'})")
     out.print(state)
     table = Table(title="History")
     for name in ("on", "recorded at (UTC)", "record", "event", "details"):

@@ -183,6 +183,7 @@ def render(inputs: ReportInputs) -> str:
             obligations_section(inputs),
             headcount_section(inputs),
             payments_section(inputs),
+            amendments_section(inputs),
             clawback_section(inputs),
             decisions_section(inputs),
             chain_section(inputs)),
@@ -750,6 +751,46 @@ def payments_section(inputs: ReportInputs) -> Html:
         parts.append(definitions([(k.replace("_", " "), eur(v)) for k, v in view.recovery.items()],
                                  class_="plain"))
     return section("payments", "Payments and recovery", *parts)
+
+
+# ------------------------------------------------------------------ amendments
+
+
+_TERMS_ROWS = (
+    ("programme end in force", "programme_end"), ("planned end", "planned_end"), ("jobs", "jobs"),
+    ("investment", "investment"), ("awarded", "awarded"), ("split", "split"), ("site", "site"),
+)
+
+
+def _term(key: str, value: object) -> object:
+    if key in ("investment", "awarded"):
+        return eur(str(value))
+    if key == "split" and isinstance(value, dict):
+        return ", ".join(f"{k} {Decimal(str(v)):,.2f} €".replace(",", " ") for k, v in value.items())
+    if key == "site" and isinstance(value, dict):
+        return f"{value.get('commune')} ({value.get('department')}) {value.get('siret') or ''}".strip()
+    return value
+
+
+def amendments_section(inputs: ReportInputs) -> Html:
+    """Each avenant with the terms before and after it (the windows follow the terms in force)."""
+    amendments = inputs.view.amendments
+    if not amendments:
+        return section("amendments", "Amendments (avenants)",
+                       tag("p", "No amendment: the terms signed are in force.", class_="legend"))
+    parts: list[object] = []
+    for amendment in amendments:
+        before, after = amendment["before"], amendment["after"]
+        rows = [
+            (label, _term(key, before.get(key)), _term(key, after.get(key)),
+             "changed" if before.get(key) != after.get(key) else "")
+            for label, key in _TERMS_ROWS
+        ]
+        caption = (f"Avenant no. {amendment['number']} signed {amendment['signed_on']}: "
+                   f"{amendment['reason']} ({', '.join(amendment['kinds'])})")
+        parts.append(table(("term", "before", "after", ""), rows, caption=caption,
+                           id_=f"amendment-{amendment['number']}"))
+    return section("amendments", "Amendments (avenants)", *parts)
 
 
 # ------------------------------------------------------------------ clawback
