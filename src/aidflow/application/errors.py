@@ -75,7 +75,9 @@ def input_error(error: ValidationError, prefix: str = "") -> InputError:
         elif detail["type"] == "extra_forbidden":
             lines.append(f"{where}: unknown field (value {_short(detail['input'])})")
         else:
-            lines.append(f"{where}: {message} (got {_short(detail['input'])})")
+            shown = _short(detail["input"])
+            got = "" if shown in message else f" (got {shown})"
+            lines.append(f"{where}: {message}{got}")
     first = details[0]
     return InputError(
         "; ".join(lines),
