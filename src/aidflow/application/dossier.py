@@ -88,7 +88,11 @@ class StepRefused(AidflowError):
     def __init__(self, index: int, do: str | None, cause: AidflowError) -> None:
         field = f"steps[{index}].{cause.field}" if cause.field else f"steps[{index}]"
         verb = f" ({do})" if do else ""
-        about = f", field {cause.field}" if cause.field else ""
+        about = (
+            f", field {cause.field}"
+            if cause.field and not cause.message.startswith(f"{cause.field}:")
+            else ""
+        )
         super().__init__(
             f"step {index}{verb} refused{about}: {cause.message}", field=field, value=cause.value
         )
@@ -201,16 +205,30 @@ def parse_header(data: Mapping[str, Any]) -> tuple[DossierHeader, list[Any]]:
     return header, steps
 
 
+def _step_models() -> dict[str, type[c.Step]]:
+    """Each step model by its ``do`` tag, read from the ``AnyStep`` union."""
+    union = AnyStep.__origin__  # type: ignore[attr-defined]  # Annotated[Union[...], Field]
+    return {model.model_fields["do"].default: model for model in union.__args__}
+
+
+STEP_MODELS = _step_models()
+
+
 def parse_step(index: int, data: Any) -> c.Step:  # noqa: ANN401 - untrusted input
-    do = data.get("do") if isinstance(data, Mapping) else None
+    if not isinstance(data, Mapping):
+        cause = InputError(f"a step is an object with 'on' and 'do', not {type(data).__name__}",
+                           field="", value=data)
+        raise StepRefused(index, None, cause)
+    do = data.get("do")
+    model = STEP_MODELS.get(do) if isinstance(do, str) else None
+    if model is None:
+        known = ", ".join(STEP_MODELS)
+        cause = InputError(f"do: unknown step {do!r} (known steps: {known})", field="do", value=do)
+        raise StepRefused(index, None, cause)
     try:
-        step: c.Step = _STEP.validate_python(data)
+        step: c.Step = model.model_validate(dict(data))
     except ValidationError as error:
-        cause = input_error(error)
-        # The discriminated union prefixes locations with the tag: drop it.
-        if do and cause.field and cause.field.startswith(f"{do}."):
-            cause.field = cause.field.removeprefix(f"{do}.")
-        raise StepRefused(index, do if isinstance(do, str) else None, cause) from None
+        raise StepRefused(index, do, input_error(error)) from None
     return step
 
 
