@@ -20,6 +20,10 @@ from hypothesis import HealthCheck, settings
 
 from aidflow.application.service import Aidflow
 from helpers import create_schema, drop_schema, postgres_server_url, schema_url
+from reliability.rel_support import (  # noqa: F401 - session hooks: the reliability figures summary
+    pytest_configure,
+    pytest_terminal_summary,
+)
 
 settings.register_profile(
     "ci",

@@ -288,7 +288,12 @@ def export_scdl(
     if out_file is None:
         scdl.write_csv(rows, sys.stdout)
     else:
-        with out_file.open("w", encoding="utf-8", newline="") as stream:
+        try:
+            stream = out_file.open("w", encoding="utf-8", newline="")
+        except OSError as error:
+            msg = f"--out: cannot write {str(out_file)!r}: {error.strerror}"
+            raise InvalidValue(msg, field="--out", value=str(out_file)) from None
+        with stream:
             scdl.write_csv(rows, stream)
         err.print(f"{len(rows)} conventions written to {out_file} ({scdl.SCDL_SCHEMA})")
     for line in skipped:

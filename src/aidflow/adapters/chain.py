@@ -72,15 +72,15 @@ def stored_timestamp(state: bytes) -> str:
     if state.startswith(_TIMESTAMP_FIRST):
         start = len(_TIMESTAMP_FIRST)
         end = state.find(b'"', start)
-        value = state[start:end]
+        raw = state[start:end]
         if (
             end > 0
             and state[end : end + 2] == b'"}'
-            and value.isascii()
-            and b"\\" not in value
+            and raw.isascii()
+            and b"\\" not in raw
             and state.count(b'"timestamp"') == 1
         ):
-            text = value.decode("ascii")
+            text = raw.decode("ascii")
             if text.isprintable():
                 return text
     if not state.startswith(b"{"):

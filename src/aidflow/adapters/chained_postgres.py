@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -69,6 +69,12 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             "SELECT position, originator_id, originator_version, link FROM {schema}.{chain}"
         ).format(**names)
 
+    def _create_table(self, curs: Cursor[DictRow]) -> None:
+        # eventsourcing runs CREATE OR REPLACE FUNCTION at every start: two processes starting at
+        # once fail with "tuple concurrently updated". One lock per database serialises the DDL.
+        curs.execute(SQL("SELECT pg_advisory_xact_lock(hashtext('aidflow-create-tables'))"))
+        super()._create_table(curs)
+
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any  # noqa: ANN401 - the base hook's signature
     ) -> None:
@@ -82,6 +88,14 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             canonical_id(row["originator_id"]): (row["originator_version"], bytes(row["link"]))
             for row in curs.fetchall()
         }
+        # Under the table lock the heads are final: a version already chained is a concurrent
+        # write. Say so now, as eventsourcing would; inserting the link first would abort the
+        # pipeline and surface as an OperationalError ("pipeline aborted") instead.
+        for event in stored_events:
+            head = heads.get(canonical_id(event.originator_id))
+            if head is not None and event.originator_version <= head[0]:
+                msg = f"version {event.originator_version} of {event.originator_id} is already recorded"
+                raise IntegrityError(msg)
         curs.executemany(
             self.insert_link_statement,
             [

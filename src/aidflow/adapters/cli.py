@@ -38,6 +38,7 @@ from aidflow.adapters.conventions_cli import conventions_cli
 from aidflow.adapters.demo import demo_dossiers, record_demo
 from aidflow.adapters.demo_amendment import record_demo_amendment
 from aidflow.adapters.demo_call import record_demo_call
+from aidflow.adapters.privacy_cli import register_privacy_commands
 from aidflow.adapters.report_cli import register_report_command
 from aidflow.adapters.store import describe_store, resolve_store_url
 from aidflow.application.dossier import StepRefused, load_file, run_dossier, schema
@@ -63,6 +64,7 @@ cli.add_typer(clawback_cli, name="clawback")
 cli.add_typer(monitoring_cli, name="monitoring")
 register_audit_commands(cli)
 register_report_command(cli)
+register_privacy_commands(cli)
 cli.add_typer(calls_cli, name="calls")
 cli.add_typer(conventions_cli, name="conventions")
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from aidflow.adapters.personal import cipher_env
 from aidflow.domain.errors import InvalidValue
 
 DEFAULT_STORE = "sqlite:///aidflow.sqlite"
@@ -33,8 +34,16 @@ def describe_store(url: str) -> str:
     return url
 
 
-def env_for_store(url: str) -> dict[str, str]:
-    """Translate a store URL into eventsourcing environment settings."""
+def env_for_store(url: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Translate a store URL into eventsourcing environment settings.
+
+    With ``$AIDFLOW_CIPHER_KEY`` set (in ``environ``, default ``os.environ``), event states
+    are encrypted at rest and personal fields are sealed for erasure (ADR 0008).
+    """
+    return _env_for_url(url) | cipher_env(os.environ if environ is None else environ)
+
+
+def _env_for_url(url: str) -> dict[str, str]:
     if url in ("memory:", "memory://", "popo:"):
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if url.startswith("sqlite:"):
