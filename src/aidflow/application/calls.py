@@ -31,12 +31,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 from uuid import UUID
 
-import yaml
 from eventsourcing.domain import Aggregate
 from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
 
 from aidflow.application import commands as c
-from aidflow.application import yaml12
+from aidflow.application import interchange
 from aidflow.application.errors import AlreadyExists, InputError, NotFound, input_error
 from aidflow.application.views import View
 from aidflow.domain.aid_application import AidApplication, Decision, Origin
@@ -85,7 +84,7 @@ Input = c.Model | Mapping[str, Any]
 
 CALL_FORMAT = "call/1"
 MAX_STEPS = 10_000
-MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_FILE_BYTES = interchange.MAX_FILE_BYTES
 
 
 class CallNotFound(NotFound):
@@ -867,41 +866,13 @@ class CallStepRefused(AidflowError):
 
 
 def parse_call_text(text: str, source: str = "<call file>") -> dict[str, Any]:
-    """Parse a call file's JSON or YAML text into a mapping, with clear errors.
-
-    YAML is read with YAML 1.2 booleans (``on``, ``yes``, ``no`` stay strings), so that
-    the steps' ``on:`` key is not read as ``True``.
-    """
-    try:
-        data = yaml12.safe_load(text)
-    except yaml.YAMLError as error:
-        msg = f"{source} is not valid JSON or YAML: {str(error).splitlines()[0]}"
-        raise InputError(msg, field="file", value=source) from None
-    except RecursionError:
-        msg = f"{source} is nested too deeply to be a call file"
-        raise InputError(msg, field="file", value=source) from None
-    if not isinstance(data, Mapping):
-        msg = f"{source} must hold one mapping (a call file), not {type(data).__name__}"
-        raise InputError(msg, field="file", value=type(data).__name__)
-    return dict(data)
+    """Parse a call file's JSON or YAML text into a mapping, with clear errors."""
+    return interchange.parse_mapping(text, source, "call")
 
 
 def load_call_file(path: Path) -> dict[str, Any]:
     """Read a JSON or YAML call file (at most 5 MiB, UTF-8) into plain data."""
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        msg = f"cannot read {str(path)!r}: {error.strerror}"
-        raise InputError(msg, field="file", value=str(path)) from None
-    if len(raw) > MAX_FILE_BYTES:
-        msg = f"{path.name} is {len(raw)} bytes; call files are limited to {MAX_FILE_BYTES} bytes"
-        raise InputError(msg, field="file", value=len(raw))
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        msg = f"{path.name} is not UTF-8 text (byte {error.start})"
-        raise InputError(msg, field="file", value=str(path)) from None
-    return parse_call_text(text, path.name)
+    return interchange.load_mapping(path, "call")
 
 
 def call_file_schema() -> dict[str, Any]:
@@ -969,13 +940,7 @@ def run_call_file(
     if unknown:
         msg = f"{unknown[0]}: unknown field (a call file holds aidflow, call and steps)"
         raise InputError(msg, field=unknown[0], value=header[unknown[0]])
-    steps = data.get("steps", [])
-    if not isinstance(steps, list):
-        msg = "steps: a list of steps is required"
-        raise InputError(msg, field="steps", value=type(steps).__name__)
-    if len(steps) > MAX_STEPS:
-        msg = f"steps: {len(steps)} steps is more than the {MAX_STEPS} a call file may hold"
-        raise InputError(msg, field="steps", value=len(steps))
+    steps = interchange.step_list(data, "call", MAX_STEPS, required=False)
     publish: PublishCall = _parse(PublishCall, raw_call, "call")
     try:
         app.publish_call(publish)

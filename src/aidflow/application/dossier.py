@@ -8,24 +8,22 @@ step is recorded and the steps before it stay recorded.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from aidflow.application import commands as c
+from aidflow.application import interchange
 from aidflow.application.amendments import AmendStep
 from aidflow.application.errors import InputError, input_error
 from aidflow.application.service import Aidflow
 from aidflow.application.views import DossierView
-from aidflow.application.yaml12 import Yaml12Loader
 from aidflow.domain.errors import AidflowError
 
 DOSSIER_FORMAT = "dossier/1"
-MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_FILE_BYTES = interchange.MAX_FILE_BYTES
 MAX_STEPS = 10_000
 
 AnyStep = Annotated[
@@ -116,77 +114,12 @@ def schema() -> dict[str, Any]:
 
 def load_file(path: Path) -> dict[str, Any]:
     """Read a JSON or YAML dossier file into plain data, with clear errors."""
-    try:
-        size = path.stat().st_size
-    except OSError as error:
-        msg = f"cannot read {str(path)!r}: {error.strerror}"
-        raise InputError(msg, field="file", value=str(path)) from None
-    if size > MAX_FILE_BYTES:
-        msg = f"{path.name} is {size} bytes; dossier files are limited to {MAX_FILE_BYTES} bytes"
-        raise InputError(msg, field="file", value=size)
-    try:
-        # Read at most one byte past the limit: a device or a pipe reports size 0.
-        with path.open("rb") as file:
-            raw = file.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        msg = f"cannot read {str(path)!r}: {error.strerror}"
-        raise InputError(msg, field="file", value=str(path)) from None
-    if len(raw) > MAX_FILE_BYTES:
-        msg = f"{path.name} is more than {MAX_FILE_BYTES} bytes, the limit for a dossier file"
-        raise InputError(msg, field="file", value=str(path))
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        msg = f"{path.name} is not UTF-8 text (byte {error.start}: {raw[error.start:error.start + 1]!r})"
-        raise InputError(msg, field="file", value=str(path)) from None
-    return parse_text(text, path.name)
-
-
-class _NoAliasLoader(Yaml12Loader):
-    """YAML without anchors and aliases: a dossier never needs them, and nested aliases
-    expand exponentially ("billion laughs")."""
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            msg = "YAML aliases (*name) are not accepted in dossier files"
-            raise yaml.composer.ComposerError(None, None, msg, event.start_mark)
-        return super().compose_node(parent, index)
-
-
-def _load_yaml(text: str) -> Any:  # noqa: ANN401 - any YAML document
-    return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    return interchange.load_mapping(path, "dossier")
 
 
 def parse_text(text: str, source: str = "<dossier>") -> dict[str, Any]:
     """Parse JSON (or YAML, when the text is not JSON) into a mapping."""
-    data: Any
-    try:
-        if source.endswith((".yaml", ".yml")):
-            data = _load_yaml(text)
-        else:
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError:
-                if source.endswith(".json"):
-                    raise
-                data = _load_yaml(text)
-    except json.JSONDecodeError as error:
-        msg = f"{source} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
-        raise InputError(msg, field="file", value=source) from None
-    except ValueError as error:  # e.g. an integer of more than 4300 digits
-        msg = f"{source} holds a value aidflow cannot read: {str(error).split(':')[0]}"
-        raise InputError(msg, field="file", value=source) from None
-    except yaml.YAMLError as error:
-        msg = f"{source} is not valid JSON or YAML: {str(error).splitlines()[0]}"
-        raise InputError(msg, field="file", value=source) from None
-    except RecursionError:
-        msg = f"{source} is nested too deeply to be a dossier"
-        raise InputError(msg, field="file", value=source) from None
-    if not isinstance(data, Mapping):
-        msg = f"{source} must hold one JSON object (a dossier), not {type(data).__name__}"
-        raise InputError(msg, field="file", value=type(data).__name__)
-    return dict(data)
+    return interchange.parse_mapping(text, source, "dossier")
 
 
 def parse_header(data: Mapping[str, Any]) -> tuple[DossierHeader, list[Any]]:
@@ -195,13 +128,7 @@ def parse_header(data: Mapping[str, Any]) -> tuple[DossierHeader, list[Any]]:
         header = DossierHeader.model_validate(header_data)
     except ValidationError as error:
         raise input_error(error) from None
-    steps = data.get("steps")
-    if not isinstance(steps, list):
-        msg = "steps: a list of steps is required"
-        raise InputError(msg, field="steps", value=type(steps).__name__)
-    if len(steps) > MAX_STEPS:
-        msg = f"steps: {len(steps)} steps is more than the {MAX_STEPS} a dossier may hold"
-        raise InputError(msg, field="steps", value=len(steps))
+    steps = interchange.step_list(data, "dossier", MAX_STEPS)
     return header, steps
 
 

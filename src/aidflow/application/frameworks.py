@@ -33,14 +33,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 from uuid import UUID
 
-import yaml
 from eventsourcing.domain import Aggregate
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from aidflow.application import commands as c
+from aidflow.application import interchange
 from aidflow.application.errors import AlreadyExists, InputError, NotFound, input_error
 from aidflow.application.views import HistoryEntry, View
-from aidflow.application.yaml12 import Yaml12Loader
 from aidflow.domain.dates import add_months
 from aidflow.domain.errors import AidflowError
 from aidflow.domain.framework import (
@@ -65,7 +64,7 @@ Input = c.Model | Mapping[str, Any]
 
 FRAMEWORK_FORMAT = "framework/1"
 MAX_STEPS = 10_000
-MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_FILE_BYTES = interchange.MAX_FILE_BYTES
 DEFAULT_ALERT_DAYS = 90
 """aidflow default horizon of the "term approaching" alert."""
 
@@ -572,55 +571,13 @@ class FrameworkStepRefused(AidflowError):
 
 
 def load_framework_file(path: Path) -> dict[str, Any]:
-    """Read a JSON or YAML framework file (at most 5 MiB, UTF-8) into plain data.
-
-    YAML is read with YAML 1.2 booleans, so that the steps' ``on:`` key stays a string.
-    """
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        msg = f"cannot read {str(path)!r}: {error.strerror}"
-        raise InputError(msg, field="file", value=str(path)) from None
-    if len(raw) > MAX_FILE_BYTES:
-        msg = f"{path.name} is {len(raw)} bytes; framework files are limited to {MAX_FILE_BYTES} bytes"
-        raise InputError(msg, field="file", value=len(raw))
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        msg = f"{path.name} is not UTF-8 text (byte {error.start})"
-        raise InputError(msg, field="file", value=str(path)) from None
-    return parse_framework_text(text, path.name)
-
-
-class _YamlLoader(Yaml12Loader):
-    """YAML 1.2 booleans (the key ``on:`` stays the string "on"), without aliases.
-
-    Aliases are refused: a framework file never needs them, and nested aliases expand
-    exponentially ("billion laughs").
-    """
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            msg = "YAML aliases (*name) are not accepted in framework files"
-            raise yaml.composer.ComposerError(None, None, msg, event.start_mark)
-        return super().compose_node(parent, index)
+    """Read a JSON or YAML framework file (at most 5 MiB, UTF-8) into plain data."""
+    return interchange.load_mapping(path, "framework")
 
 
 def parse_framework_text(text: str, source: str = "<framework file>") -> dict[str, Any]:
     """Parse a framework file's JSON or YAML text into a mapping, with clear errors."""
-    try:
-        data = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as error:
-        msg = f"{source} is not valid JSON or YAML: {str(error).splitlines()[0]}"
-        raise InputError(msg, field="file", value=source) from None
-    except RecursionError:
-        msg = f"{source} is nested too deeply to be a framework file"
-        raise InputError(msg, field="file", value=source) from None
-    if not isinstance(data, Mapping):
-        msg = f"{source} must hold one mapping (a framework file), not {type(data).__name__}"
-        raise InputError(msg, field="file", value=type(data).__name__)
-    return dict(data)
+    return interchange.parse_mapping(text, source, "framework")
 
 
 def framework_file_schema() -> dict[str, Any]:
@@ -681,13 +638,7 @@ def run_framework_file(
     if unknown:
         msg = f"{unknown[0]}: unknown field (a framework file holds aidflow, framework and steps)"
         raise InputError(msg, field=unknown[0], value=data[unknown[0]])
-    steps = data.get("steps") or []
-    if not isinstance(steps, list):
-        msg = "steps: a list of steps is required"
-        raise InputError(msg, field="steps", value=type(steps).__name__)
-    if len(steps) > MAX_STEPS:
-        msg = f"steps: {len(steps)} steps is more than the {MAX_STEPS} a framework file may hold"
-        raise InputError(msg, field="steps", value=len(steps))
+    steps = interchange.step_list(data, "framework", MAX_STEPS, required=False)
     sign: SignFramework = _parse(SignFramework, raw, "framework")
     try:
         app.sign_framework(sign)

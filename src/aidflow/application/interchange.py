@@ -1,0 +1,114 @@
+"""Reading interchange files (dossier, call and framework files) safely, with clear errors.
+
+One place for the rules every file format shares: at most ``MAX_FILE_BYTES`` read
+(a device or a pipe reports size 0, so reads stop one byte past the limit), UTF-8
+text, JSON or YAML with YAML 1.2 booleans (the key ``on:`` stays a string) and no
+aliases (nested aliases expand exponentially, "billion laughs"), bounded nesting and
+integer size, and one mapping at the top. Every refusal is an :class:`InputError`
+naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aidflow.application.errors import InputError
+from aidflow.application.yaml12 import Yaml12Loader
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+class NoAliasLoader(Yaml12Loader):
+    """YAML 1.2 booleans, and no anchors or aliases: no interchange file needs them."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            msg = "YAML aliases (*name) are not accepted in aidflow files"
+            raise yaml.composer.ComposerError(None, None, msg, event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str) -> Any:  # noqa: ANN401 - any YAML document
+    return yaml.load(text, Loader=NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def read_text(path: Path, kind: str) -> str:
+    """The UTF-8 text of ``path``, at most ``MAX_FILE_BYTES``; ``kind`` names the file in errors."""
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        msg = f"cannot read {str(path)!r}: {error.strerror}"
+        raise InputError(msg, field="file", value=str(path)) from None
+    if size > MAX_FILE_BYTES:
+        msg = f"{path.name} is {size} bytes; {kind} files are limited to {MAX_FILE_BYTES} bytes"
+        raise InputError(msg, field="file", value=size)
+    try:
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        msg = f"cannot read {str(path)!r}: {error.strerror}"
+        raise InputError(msg, field="file", value=str(path)) from None
+    if len(raw) > MAX_FILE_BYTES:
+        msg = f"{path.name} is more than {MAX_FILE_BYTES} bytes, the limit for a {kind} file"
+        raise InputError(msg, field="file", value=str(path))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        msg = f"{path.name} is not UTF-8 text (byte {error.start}: {raw[error.start:error.start + 1]!r})"
+        raise InputError(msg, field="file", value=str(path)) from None
+
+
+def parse_mapping(text: str, source: str, kind: str) -> dict[str, Any]:
+    """Parse JSON (or YAML, when ``source`` is not ``.json`` and the text is not JSON)."""
+    data: Any
+    try:
+        if source.endswith((".yaml", ".yml")):
+            data = load_yaml(text)
+        else:
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError:
+                if source.endswith(".json"):
+                    raise
+                data = load_yaml(text)
+    except json.JSONDecodeError as error:
+        msg = f"{source} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        raise InputError(msg, field="file", value=source) from None
+    except yaml.YAMLError as error:
+        msg = f"{source} is not valid JSON or YAML: {str(error).splitlines()[0]}"
+        raise InputError(msg, field="file", value=source) from None
+    except RecursionError:
+        msg = f"{source} is nested too deeply to be a {kind} file"
+        raise InputError(msg, field="file", value=source) from None
+    except ValueError as error:  # e.g. an integer of more than 4300 digits
+        msg = f"{source} holds a value aidflow cannot read: {str(error).split(':')[0]}"
+        raise InputError(msg, field="file", value=source) from None
+    if not isinstance(data, Mapping):
+        msg = f"{source} must hold one mapping (a {kind} file), not {type(data).__name__}"
+        raise InputError(msg, field="file", value=type(data).__name__)
+    return dict(data)
+
+
+def load_mapping(path: Path, kind: str) -> dict[str, Any]:
+    """Read and parse an interchange file into plain data."""
+    return parse_mapping(read_text(path, kind), path.name, kind)
+
+
+def step_list(data: Mapping[str, Any], kind: str, max_steps: int, *, required: bool = True) -> list[Any]:
+    """The file's ``steps``: a list of at most ``max_steps`` items."""
+    steps = data.get("steps")
+    if steps is None and not required:
+        steps = []
+    if not isinstance(steps, list):
+        msg = "steps: a list of steps is required"
+        raise InputError(msg, field="steps", value=type(steps).__name__)
+    if len(steps) > max_steps:
+        msg = f"steps: {len(steps)} steps is more than the {max_steps} a {kind} file may hold"
+        raise InputError(msg, field="steps", value=len(steps))
+    return steps
