@@ -1,0 +1,1 @@
+"""aidflow benchmark suite (python -m bench all)."""
