@@ -38,6 +38,8 @@ from aidflow.adapters.conventions_cli import conventions_cli
 from aidflow.adapters.demo import demo_dossiers, record_demo
 from aidflow.adapters.demo_amendment import record_demo_amendment
 from aidflow.adapters.demo_call import record_demo_call
+from aidflow.adapters.import_cli import register_import_commands
+from aidflow.adapters.portfolio_cli import register_portfolio_commands
 from aidflow.adapters.privacy_cli import register_privacy_commands
 from aidflow.adapters.report_cli import register_report_command
 from aidflow.adapters.store import describe_store, resolve_store_url
@@ -65,6 +67,8 @@ cli.add_typer(monitoring_cli, name="monitoring")
 register_audit_commands(cli)
 register_report_command(cli)
 register_privacy_commands(cli)
+register_import_commands(cli)
+register_portfolio_commands(cli)
 cli.add_typer(calls_cli, name="calls")
 cli.add_typer(conventions_cli, name="conventions")
 
