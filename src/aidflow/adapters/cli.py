@@ -409,6 +409,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_REFUSED
     except SystemExit as done:  # usage errors and --help, already printed by typer
         return done.code if isinstance(done.code, int) else EXIT_REFUSED
+    except OSError as error:  # a file named on the command line cannot be read or written
+        name = f" {error.filename!s:.80}" if error.filename else ""
+        err.print(f"[red]error:[/red] cannot use{name}: {error.strerror or error}", soft_wrap=True)
+        return EXIT_REFUSED
     except KeyboardInterrupt:
         err.print("interrupted: every step recorded before the interruption is kept")
         return 130
