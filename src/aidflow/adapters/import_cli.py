@@ -93,7 +93,7 @@ def _print_report(report: ImportReport, store: str) -> None:
     rate = report.events / report.seconds if report.seconds else 0.0
     out.print(
         f"{report.path}: {report.recorded} dossiers recorded ({report.events} events, "
-        f"{report.batches} transactions, {rate:,.0f} events/s), {len(report.skipped)} skipped "
+        f"{report.batches} batches, {rate:,.0f} events/s), {len(report.skipped)} skipped "
         f"(already recorded), {len(report.refused)} refused — {store}"
     )
     if report.skipped:
