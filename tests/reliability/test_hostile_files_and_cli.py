@@ -188,7 +188,9 @@ def _hostile_value(param: Any, tmp: Path) -> list[str]:
         return ["not-a-choice"]
     if param.name in ("on", "as_of", "since", "until", "date", "from_", "to"):
         return ["2024-02-30", "yesterday"]
-    return [SQL_INJECTION, "R" * 5000, "../../../../etc/passwd", "-", "\u202eevil"]
+    # File options receive these too: the probe runs in a temporary folder (see the test), and
+    # the traversal names a folder that does not exist, so no probe can write outside it.
+    return [SQL_INJECTION, "R" * 5000, "../../no-such-aidflow-folder/passwd", "-", "\u202eevil"]
 
 
 def _base_args(command: Command, tmp: Path) -> list[str]:
@@ -234,8 +236,12 @@ def test_every_command_is_probed() -> None:
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
 def test_hostile_arguments_never_show_a_traceback_nor_record(
     path: tuple[str, ...], command: Command, store: str, tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Commands that write files (--csv, --out) write them here, never in the checkout.
+    work = tmp_path / "a" / "b" / "c"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
     before = _count(store)
     probes = _probes(path, command, store, tmp_path)
     failures: list[Any] = []
