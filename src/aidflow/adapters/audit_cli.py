@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from aidflow.adapters import scdl
 from aidflow.adapters.bundle import BundleReport, verify_bundle
+from aidflow.adapters.cli_common import JsonOption, StoreOption, _print_json, err, out
 from aidflow.adapters.store import resolve_store_url
 from aidflow.application import audit
 from aidflow.application.errors import NotFound
@@ -33,22 +33,6 @@ from aidflow.application.views import HistoryEntry
 from aidflow.domain.errors import InvalidValue
 
 EXIT_TAMPERED = 4
-
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
-err = Console(stderr=True, highlight=False)
-
-# Same options as aidflow.adapters.cli's (not imported from there: see the module docstring).
-StoreOption = Annotated[
-    str | None,
-    typer.Option(
-        "--store",
-        help="memory:, sqlite:///path.sqlite or postgresql://user:pw@host:port/db "
-        "(default: $AIDFLOW_STORE, else sqlite:///aidflow.sqlite)",
-        show_default=False,
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-
 
 def audited_class() -> type[Aidflow]:
     """``Aidflow`` once it has the audit verbs; until then, a subclass that adds them."""
@@ -60,10 +44,6 @@ def audited_class() -> type[Aidflow]:
 def open_audited(store: str | None) -> Aidflow:
     """An ``Aidflow`` with the audit verbs on the store in force."""
     return audited_class()(store=resolve_store_url(store))
-
-
-def _print_json(data: Any) -> None:  # noqa: ANN401 - any JSON-ready value
-    out.print_json(json.dumps(data, ensure_ascii=False, default=str), indent=2)
 
 
 def _parse_date(text: str | None, option: str) -> date | None:

@@ -23,27 +23,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from aidflow.adapters.cli_common import StoreOption, err, out
 from aidflow.adapters.portfolio import DIMENSIONS, CatchUp, Portfolio, PortfolioLine, YearFlows
 from aidflow.adapters.store import resolve_store_url
 from aidflow.application.errors import InputError
 from aidflow.application.service import Aidflow
-
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
-err = Console(stderr=True, highlight=False)
-
-StoreOption = Annotated[
-    str | None,
-    typer.Option(
-        "--store",
-        help="memory:, sqlite:///path.sqlite or postgresql://user:pw@host:port/db "
-        "(default: $AIDFLOW_STORE, else sqlite:///aidflow.sqlite)",
-        show_default=False,
-    ),
-]
 
 CSV_COLUMNS = ("dossiers", "awarded", "paid", "at_risk", "open_breaches", "overdue_declarations",
                "clawback_due", "repaid")
