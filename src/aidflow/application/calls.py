@@ -946,16 +946,9 @@ def run_call_file(
         app.publish_call(publish)
     except AidflowError as error:
         raise _prefixed(error, "call") from None
-    recorded = 0
-    for index, raw in enumerate(steps):
-        step = _parse_step(index, raw)
-        try:
-            _apply(app, publish.code, step)
-        except AidflowError as error:
-            raise CallStepRefused(index, getattr(step, "do", None), error) from None
-        recorded += 1
-        if on_step is not None:
-            on_step(index, step)
+    recorded = interchange.record_steps(
+        steps, _parse_step, lambda step: _apply(app, publish.code, step), CallStepRefused, on_step
+    )
     return CallFileResult(call=publish.code, steps_recorded=recorded, state=app.call_view(publish.code))
 
 

@@ -171,18 +171,9 @@ def run_dossier(
         StepRefused: a step was refused (the steps before it stay recorded).
     """
     header, steps = parse_header(data)
-    recorded = 0
-    for index, raw_step in enumerate(steps):
-        step = parse_step(index, raw_step)
-        try:
-            _apply(app, header, step)
-        except StepRefused:
-            raise
-        except AidflowError as error:
-            raise StepRefused(index, step.do, error) from None  # type: ignore[attr-defined]
-        recorded += 1
-        if on_step is not None:
-            on_step(index, step)
+    recorded = interchange.record_steps(
+        steps, parse_step, lambda step: _apply(app, header, step), StepRefused, on_step
+    )
     state = app.dossier(header.reference) if recorded else None
     return DossierResult(reference=header.reference, steps_recorded=recorded, state=state)
 

@@ -644,16 +644,9 @@ def run_framework_file(
         app.sign_framework(sign)
     except AidflowError as error:
         raise _prefixed(error, "framework") from None
-    recorded = 0
-    for index, raw_step in enumerate(steps):
-        step = _parse_step(index, raw_step)
-        try:
-            _apply(app, sign.reference, step)
-        except AidflowError as error:
-            raise FrameworkStepRefused(index, getattr(step, "do", None), error) from None
-        recorded += 1
-        if on_step is not None:
-            on_step(index, step)
+    recorded = interchange.record_steps(
+        steps, _parse_step, lambda step: _apply(app, sign.reference, step), FrameworkStepRefused, on_step
+    )
     return FrameworkFileResult(
         reference=sign.reference, steps_recorded=recorded, state=app.framework_view(sign.reference)
     )

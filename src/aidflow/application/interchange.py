@@ -11,14 +11,15 @@ naming the file.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
 from aidflow.application.errors import InputError
 from aidflow.application.yaml12 import Yaml12Loader
+from aidflow.domain.errors import AidflowError
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
@@ -112,3 +113,37 @@ def step_list(data: Mapping[str, Any], kind: str, max_steps: int, *, required: b
         msg = f"steps: {len(steps)} steps is more than the {max_steps} a {kind} file may hold"
         raise InputError(msg, field="steps", value=len(steps))
     return steps
+
+
+class RefusalFactory(Protocol):
+    """A file format's step-refused error: built from the step index, its ``do`` and the cause."""
+
+    def __call__(self, index: int, do: str | None, cause: AidflowError) -> AidflowError: ...
+
+
+def record_steps(
+    steps: Sequence[Any],
+    parse: Callable[[int, Any], Any],
+    apply: Callable[[Any], object],
+    refused: RefusalFactory,
+    on_step: Callable[[int, Any], None] | None = None,
+) -> int:
+    """Record ``steps`` in file order; return how many were recorded.
+
+    Each raw step is validated by ``parse(index, raw)`` (which raises the format's own
+    refusal) and recorded by ``apply(step)``. A refusal names the step's index and stops
+    the run: nothing of that step is recorded, and the steps before it stay recorded.
+    """
+    recorded = 0
+    for index, raw in enumerate(steps):
+        step = parse(index, raw)
+        try:
+            apply(step)
+        except AidflowError as error:
+            if isinstance(error, refused):  # type: ignore[arg-type]  # the factory is a class
+                raise
+            raise refused(index, getattr(step, "do", None), error) from None
+        recorded += 1
+        if on_step is not None:
+            on_step(index, step)
+    return recorded
