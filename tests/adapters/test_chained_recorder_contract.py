@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -26,7 +27,7 @@ from eventsourcing.tests import persistence as contract
 from aidflow.adapters.chain import verify
 from aidflow.adapters.chained_postgres import ChainedPostgresApplicationRecorder
 from aidflow.adapters.chained_sqlite import ChainedSQLiteApplicationRecorder
-from helpers import create_schema, drop_schema, postgres_server_url
+from helpers import create_schema, drop_schema, join_test_threads, postgres_server_url
 
 
 class _ChainChecked:
@@ -55,8 +56,10 @@ class TestChainedSQLiteApplicationRecorder(
         self.db_name = str(Path(self.folder.name) / "contract.sqlite")
         self.datastores: list[SQLiteDatastore] = []
         self.recorders = []
+        self.threads_before = set(threading.enumerate())
 
     def tearDown(self) -> None:
+        join_test_threads(self.threads_before)
         try:
             self.check_chains()
         finally:
@@ -99,8 +102,10 @@ class _PostgresRecorders(_ChainChecked):
         self.schema = create_schema(self.server)
         self.datastores: list[PostgresDatastore] = []
         self.recorders = []
+        self.threads_before = set(threading.enumerate())
 
     def tearDown(self) -> None:
+        join_test_threads(self.threads_before)
         try:
             self.check_chains()
         finally:

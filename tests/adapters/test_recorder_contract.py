@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import tempfile
+import threading
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from eventsourcing.utils import Environment
 
 from aidflow.adapters.store import env_for_store
 from aidflow.application.service import Aidflow
-from helpers import create_schema, drop_schema, postgres_server_url, schema_url
+from helpers import create_schema, drop_schema, join_test_threads, postgres_server_url, schema_url
 
 
 class SQLiteStores:
@@ -38,10 +39,12 @@ class SQLiteStores:
 
     def setUp(self) -> None:
         super().setUp()  # type: ignore[misc]
+        self._threads_before = set(threading.enumerate())
         self._tmp = tempfile.TemporaryDirectory(prefix="aidflow-recorders-")
         self._factories: list[InfrastructureFactory[Any]] = []
 
     def tearDown(self) -> None:
+        join_test_threads(self._threads_before)
         for factory in self._factories:
             with contextlib.suppress(Exception):
                 factory.close()
@@ -62,10 +65,12 @@ class PostgresStores:
     def setUp(self) -> None:
         super().setUp()  # type: ignore[misc]
         self._server = postgres_server_url()  # skips, or fails in CI, without a server
+        self._threads_before = set(threading.enumerate())
         self._factories: list[InfrastructureFactory[Any]] = []
         self._schemas: list[str] = []
 
     def tearDown(self) -> None:
+        join_test_threads(self._threads_before)
         for factory in self._factories:
             with contextlib.suppress(Exception):
                 factory.close()
