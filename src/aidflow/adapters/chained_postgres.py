@@ -65,9 +65,50 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM {schema}.{events}"
         ).format(**names)
+        self._select_versions = SQL(
+            "SELECT originator_version, topic, state FROM {schema}.{events} WHERE originator_id = %s"
+        ).format(**names)
         self._select_links = SQL(
             "SELECT position, originator_id, originator_version, link FROM {schema}.{chain}"
         ).format(**names)
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The base query without reading the originator id back from every row.
+
+        Every row has the id asked for; the base class loads a new ``UUID`` from each row
+        (a fifth of a 10 000-event replay, issue 7). A ``str`` id takes the base path.
+        """
+        if not isinstance(originator_id, UUID):
+            events: Sequence[StoredEvent] = super().select_events(
+                originator_id, gt=gt, lte=lte, desc=desc, limit=limit
+            )
+            return events
+        statement = self._select_versions
+        params: list[Any] = [originator_id]
+        if gt is not None:
+            params.append(gt)
+            statement += SQL(" AND originator_version > %s")
+        if lte is not None:
+            params.append(lte)
+            statement += SQL(" AND originator_version <= %s")
+        statement += SQL(" ORDER BY originator_version DESC" if desc else " ORDER BY originator_version ASC")
+        if limit is not None:
+            params.append(limit)
+            statement += SQL(" LIMIT %s")
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            return [
+                StoredEvent(originator_id, row["originator_version"], row["topic"], bytes(row["state"]))
+                for row in curs.fetchall()
+            ]
 
     def _create_table(self, curs: Cursor[DictRow]) -> None:
         # eventsourcing runs CREATE OR REPLACE FUNCTION at every start: two processes starting at

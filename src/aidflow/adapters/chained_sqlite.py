@@ -76,6 +76,38 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
 
     # -------------------------------------------------------------- reading
 
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The base query, with the originator id converted once rather than once per row.
+
+        Every row has the id asked for (``WHERE originator_id=?``); the base class parses
+        it from each row's hex text, which was a fifth of a 10 000-event replay (issue 7).
+        """
+        db_id = self._db_id(originator_id)
+        statement = self.select_events_statement
+        params: list[Any] = [db_id]
+        if gt is not None:
+            statement += "AND originator_version>? "
+            params.append(gt)
+        if lte is not None:
+            statement += "AND originator_version<=? "
+            params.append(lte)
+        statement += "ORDER BY originator_version " + ("DESC " if desc else "ASC ")
+        if limit is not None:
+            statement += "LIMIT ? "
+            params.append(limit)
+        converted = self.convert_originator_id(db_id)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [StoredEvent(converted, row[1], row[2], row[3]) for row in c.fetchall()]
+
     def _where(self, originator_ids: Sequence[UUID | str] | None) -> tuple[str, list[str]]:
         if originator_ids is None:
             return "", []
