@@ -23,8 +23,17 @@ import typer
 from rich.table import Table
 
 from aidflow.adapters import scdl
-from aidflow.adapters.bundle import BundleReport, verify_bundle
-from aidflow.adapters.cli_common import JsonOption, StoreOption, _print_json, err, out
+from aidflow.adapters.bundle import BUNDLE_FILES, BundleReport, verify_bundle
+from aidflow.adapters.cli_common import (
+    ForceOption,
+    JsonOption,
+    StoreOption,
+    _print_json,
+    check_output,
+    err,
+    out,
+    write_output,
+)
 from aidflow.adapters.store import resolve_store_url
 from aidflow.application import audit
 from aidflow.application.errors import NotFound
@@ -147,8 +156,14 @@ def export_bundle(
     reference: Annotated[str, typer.Argument(help="Application reference or convention number.")],
     directory: Annotated[Path, typer.Argument(help="Folder to write the bundle into (created).")],
     store: StoreOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Export a dossier's events, the store's chain and a manifest, verifiable offline."""
+    if directory.exists() and not directory.is_dir():
+        msg = f"DIRECTORY: {str(directory)!r} is a file; give a folder for the bundle"
+        raise InvalidValue(msg, field="DIRECTORY", value=str(directory))
+    for name in BUNDLE_FILES:
+        check_output(directory / name, "DIRECTORY", force=force)
     app = open_audited(store)
     try:
         manifest = audit.export_bundle(app, reference, directory)
@@ -248,6 +263,7 @@ def export_scdl(
         str, typer.Option("--minimum", help="Leave out grants below this amount (e.g. 23000).")
     ] = "0",
     store: StoreOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Awarded grants as an SCDL « subventions » 2.1.1 CSV (open-data publication)."""
     try:
@@ -258,6 +274,8 @@ def export_scdl(
     if not (id_attribuant.isdigit() and len(id_attribuant) == 14):  # noqa: PLR2004 - SIRET length
         msg = f"--id-attribuant takes a 14-digit SIRET, got {id_attribuant!r}"
         raise InvalidValue(msg, field="--id-attribuant", value=id_attribuant)
+    if out_file is not None:
+        check_output(out_file, "--out", force=force)
     if id_attribuant == scdl.OCCITANIE.siret:
         err.print("note: idAttribuant is the unverified default SIRET; pass --id-attribuant to be sure")
     app = open_audited(store)
@@ -268,13 +286,9 @@ def export_scdl(
     if out_file is None:
         scdl.write_csv(rows, sys.stdout)
     else:
-        try:
-            stream = out_file.open("w", encoding="utf-8", newline="")
-        except OSError as error:
-            msg = f"--out: cannot write {str(out_file)!r}: {error.strerror}"
-            raise InvalidValue(msg, field="--out", value=str(out_file)) from None
-        with stream:
-            scdl.write_csv(rows, stream)
+        buffer = io.StringIO(newline="")
+        scdl.write_csv(rows, buffer)
+        write_output(out_file, buffer.getvalue(), "--out", force=force)
         err.print(f"{len(rows)} conventions written to {out_file} ({scdl.SCDL_SCHEMA})")
     for line in skipped:
         err.print(f"skipped {line}")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +45,8 @@ BUNDLE_FORMAT = "aidflow-bundle/1"
 EVENTS_FILE = "events.jsonl"
 CHAIN_FILE = "chain.jsonl"
 MANIFEST_FILE = "manifest.json"
+BUNDLE_FILES = (MANIFEST_FILE, EVENTS_FILE, CHAIN_FILE)
+"""The files a bundle folder holds (``export-bundle`` will not replace them without --force)."""
 
 
 def _sha256(path: Path) -> str:
@@ -64,6 +67,16 @@ def _event_line(event: EventRow) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
+def _write_whole(path: Path, text: str) -> None:
+    """Write a file whole or not at all (a temporary file beside it, then a rename, ADR 0009)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.aidflow-tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def write_bundle(
     directory: Path,
     *,
@@ -80,7 +93,7 @@ def write_bundle(
     """Write the bundle files into ``directory`` (created if needed); returns the manifest path."""
     directory.mkdir(parents=True, exist_ok=True)
     events_path, chain_path = directory / EVENTS_FILE, directory / CHAIN_FILE
-    events_path.write_text("".join(_event_line(e) + "\n" for e in events), encoding="utf-8")
+    _write_whole(events_path, "".join(_event_line(e) + "\n" for e in events))
     own = {(r.originator_id, r.version) for r in links}
     lines = []
     for row in sorted(all_links, key=lambda r: r.position):
@@ -88,7 +101,7 @@ def write_bundle(
         if (row.originator_id, row.version) in own:
             item |= {"originator_id": row.originator_id, "version": row.version}
         lines.append(json.dumps(item, sort_keys=True) + "\n")
-    chain_path.write_text("".join(lines), encoding="utf-8")
+    _write_whole(chain_path, "".join(lines))
     manifest = {
         "format": BUNDLE_FORMAT,
         "chain_format": CHAIN_FORMAT,
@@ -102,7 +115,7 @@ def write_bundle(
         "files": {EVENTS_FILE: _sha256(events_path), CHAIN_FILE: _sha256(chain_path)},
     }
     manifest_path = directory / MANIFEST_FILE
-    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _write_whole(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest_path
 
 

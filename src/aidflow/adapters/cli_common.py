@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,6 +14,7 @@ from rich.console import Console
 
 from aidflow.adapters.store import resolve_store_url
 from aidflow.application.service import Aidflow
+from aidflow.domain.errors import InvalidValue
 
 EXIT_REFUSED = 1
 EXIT_INTERNAL = 3
@@ -30,6 +33,41 @@ StoreOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Replace the output file(s) if they already exist.")
+]
+
+
+def check_output(path: Path, option: str, *, force: bool) -> None:
+    """Refuse an output path that is a folder, or an existing file without ``--force``.
+
+    Output options never replace a file silently: a mistyped ``--out`` must not overwrite
+    a report, a CSV already sent to finance or a file of the system (ADR 0009).
+    """
+    if path.is_dir():
+        msg = f"{option}: {str(path)!r} is a folder; give a file name"
+        raise InvalidValue(msg, field=option, value=str(path))
+    if not force and (path.exists() or path.is_symlink()):
+        msg = f"{option}: {str(path)!r} already exists; pass --force to replace it"
+        raise InvalidValue(msg, field=option, value=str(path))
+
+
+def write_output(path: Path, data: str | bytes, option: str, *, force: bool) -> None:
+    """Write an output file whole or not at all (a temporary file, then an atomic rename).
+
+    A failed write (disk full, no permission, missing folder) leaves any existing file as
+    it was and is refused with the option's name and the path.
+    """
+    check_output(path, option, force=force)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.aidflow-tmp")
+    try:
+        temporary.write_bytes(payload)
+        temporary.replace(path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        msg = f"{option}: cannot write {str(path)!r}: {error.strerror}"
+        raise InvalidValue(msg, field=option, value=str(path)) from None
 
 
 def open_app(store: str | None) -> Aidflow:

@@ -26,7 +26,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from aidflow.adapters.cli_common import StoreOption, err, out
+from aidflow.adapters.cli_common import ForceOption, StoreOption, check_output, err, out, write_output
 from aidflow.adapters.portfolio import DIMENSIONS, CatchUp, Portfolio, PortfolioLine, YearFlows
 from aidflow.adapters.store import resolve_store_url
 from aidflow.application.errors import InputError
@@ -80,6 +80,7 @@ def portfolio_command(
     ] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Project the whole store again.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    force: ForceOption = False,
 ) -> None:
     """The portfolio: dossiers, awarded, paid, at risk, clawback due and repaid, by dimension.
 
@@ -88,6 +89,10 @@ def portfolio_command(
     """
     dims = _dimensions(by)
     day = _date(on)
+    if chart is not None:
+        check_output(chart, "--chart", force=force)
+    if csv_file not in (None, "-"):
+        check_output(Path(csv_file), "--csv", force=force)
     app = Aidflow(store=resolve_store_url(store))
     try:
         portfolio = Portfolio(app)
@@ -97,14 +102,14 @@ def portfolio_command(
     finally:
         app.close()
     if chart is not None:
-        draw_chart(years, chart)
+        draw_chart(years, chart, force=force)
         err.print(f"chart written to {chart}")
     if csv_file is not None:
         text = to_csv(dims, lines)
         if csv_file == "-":
             sys.stdout.write(text)
             return
-        Path(csv_file).write_text(text, encoding="utf-8")
+        write_output(Path(csv_file), text, "--csv", force=force)
         err.print(f"CSV written to {csv_file}")
     if as_json:
         sys.stdout.write(json.dumps({
@@ -172,7 +177,7 @@ def _totals(lines: Sequence[PortfolioLine]) -> PortfolioLine:
     )
 
 
-def draw_chart(years: Sequence[YearFlows], path: Path) -> None:
+def draw_chart(years: Sequence[YearFlows], path: Path, *, force: bool = False) -> None:
     """Grouped bars per year: committed, paid, clawed back (in millions of euros)."""
     try:
         import matplotlib as mpl  # noqa: PLC0415 - optional dependency, only for --chart
@@ -198,13 +203,12 @@ def draw_chart(years: Sequence[YearFlows], path: Path) -> None:
     axes.set_title("aidflow portfolio: committed, paid and clawed back per year")
     axes.legend()
     figure.tight_layout()
+    image = io.BytesIO()
     try:
-        figure.savefig(path, format="png")
-    except OSError as error:
-        msg = f"cannot write the chart to {str(path)!r}: {error.strerror}"
-        raise InputError(msg, field="chart", value=str(path)) from None
+        figure.savefig(image, format="png")
     finally:
         plt.close(figure)
+    write_output(path, image.getvalue(), "--chart", force=force)
 
 
 def register_portfolio_commands(app: typer.Typer) -> None:

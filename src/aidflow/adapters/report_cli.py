@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from aidflow.adapters.cli_common import StoreOption, err, open_app
+from aidflow.adapters.cli_common import ForceOption, StoreOption, check_output, err, open_app, write_output
 from aidflow.adapters.report import render_audit_report
 from aidflow.domain.errors import InvalidValue
 
@@ -40,9 +40,12 @@ def report(
         typer.Option("--as-of", help="Show the dossier as of this business date (YYYY-MM-DD)."),
     ] = None,
     store: StoreOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Write a convention's audit report: one self-contained HTML file (no script, no external resource)."""
     on = _as_of(as_of)
+    if out_file is not None:
+        check_output(out_file, "--out", force=force)  # before any work
     app = open_app(store)
     try:
         page = render_audit_report(app, reference, as_of=on)
@@ -51,11 +54,7 @@ def report(
     if out_file is None:
         sys.stdout.write(page)
         return
-    try:
-        out_file.write_text(page, encoding="utf-8")
-    except OSError as error:
-        msg = f"--out: cannot write {str(out_file)!r}: {error.strerror}"
-        raise InvalidValue(msg, field="--out", value=str(out_file)) from None
+    write_output(out_file, page, "--out", force=force)
     err.print(f"audit report of {reference} written to {out_file} ({len(page.encode())} bytes)",
               soft_wrap=True)
 
