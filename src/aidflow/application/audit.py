@@ -34,7 +34,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, Repository, project_aggregate
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    Repository,
+    project_aggregate,
+)
 from eventsourcing.domain import (
     Aggregate,
     CanMutateAggregate,
@@ -509,6 +515,27 @@ def scdl_rows(
 # ------------------------------------------------------------------- mixin
 
 
+def collect_pending(
+    objs: Sequence[MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None],
+    kwargs: Mapping[str, Any],
+) -> ProcessingEvent[UUID]:
+    """``ProcessingEvent.collect_events`` with a plain class check for ``Aggregate`` objects.
+
+    Aggregates (aidflow's are all eventsourcing ``Aggregate`` subclasses) give their pending
+    events and are recorded by id exactly as the stock method does; anything else takes the
+    stock method. ``tests/application/test_save_path.py`` compares the two.
+    """
+    processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+    for obj in objs:
+        if isinstance(obj, Aggregate):
+            processing_event.events.extend(obj.collect_events())
+            processing_event.aggregates[obj.id] = obj
+        elif obj is not None:
+            processing_event.collect_events(obj)
+    processing_event.saved_kwargs.update(kwargs)
+    return processing_event
+
+
 class AuditVerbs(Application[UUID]):
     """Audit verbs for ``Aidflow``: time travel, tamper evidence, bundles, SCDL export.
 
@@ -544,7 +571,15 @@ class AuditVerbs(Application[UUID]):
         if lens is not None:
             msg = f"nothing can be recorded while viewing the store {_lens_words(lens)}"
             raise ReadOnlyView(msg, field="do", value=None)
-        return super().save(*objs, **kwargs)
+        # Application.save's steps (eventsourcing 9.5), with the events collected by
+        # collect_pending: ProcessingEvent.collect_events makes two runtime-Protocol
+        # isinstance checks per aggregate, which CPython 3.11 makes slow (issue 7).
+        processing_event = collect_pending(objs, kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # deprecated eventsourcing hook, kept for subclasses
+        return recordings
 
     def viewing(
         self, as_of: date | None = None, known_at: datetime | None = None
