@@ -66,13 +66,20 @@ def _run(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int,
     return status, printed.err
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_an_existing_file_is_refused_and_kept(
-    name: str, store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    option, command = COMMANDS[name]
+@pytest.fixture
+def existing(tmp_path: Path) -> Path:
+    """A file someone needs, alone in its folder."""
     target = tmp_path / "existing.out"
     target.write_bytes(OLD)
+    return target
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_an_existing_file_is_refused_and_kept(
+    name: str, store: str, existing: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    option, command = COMMANDS[name]
+    target = existing
 
     status, message = _run(command(store, target), capsys)
 
@@ -82,23 +89,21 @@ def test_an_existing_file_is_refused_and_kept(
     assert "--force" in message
     assert str(target) in message.replace("\n", "")
     assert target.read_bytes() == OLD
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing.out"]  # no temporary file left
+    assert sorted(p.name for p in target.parent.iterdir()) == ["existing.out"]  # no temporary file left
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_force_replaces_the_file(
-    name: str, store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    name: str, store: str, existing: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, command = COMMANDS[name]
-    target = tmp_path / "existing.out"
-    target.write_bytes(OLD)
 
-    status, message = _run([*command(store, target), "--force"], capsys)
+    status, message = _run([*command(store, existing), "--force"], capsys)
 
     assert status == 0, message
-    assert target.read_bytes() != OLD
-    assert target.stat().st_size > 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing.out"]
+    assert existing.read_bytes() != OLD
+    assert existing.stat().st_size > 0
+    assert sorted(p.name for p in existing.parent.iterdir()) == ["existing.out"]
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

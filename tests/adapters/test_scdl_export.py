@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from aidflow.adapters import scdl
 from aidflow.adapters.audit_cli import audit_app, audited_class
 from aidflow.adapters.demo import record_demo
 from aidflow.application.service import Aidflow
+from aidflow.domain.values import Siret
 
 COLUMNS = [
     "nomAttribuant", "idAttribuant", "dateConvention", "referenceDecision", "nomBeneficiaire",
@@ -109,7 +111,7 @@ def _export(url: str, *args: str) -> list[dict[str, str]]:
 
 
 def test_every_exported_row_obeys_the_schema(demo_store: str) -> None:
-    rows = _export(demo_store, "--id-attribuant", "20005379100011")
+    rows = _export(demo_store, "--id-attribuant", "20005379100014")
 
     assert rows
     problems = {r["objet"]: violations(r) for r in rows if violations(r)}
@@ -150,10 +152,20 @@ def test_the_minimum_leaves_out_small_grants_and_the_file_option_writes_utf8(
     assert "aide en numéraire" in out.read_text(encoding="utf-8")
 
 
-def test_a_bad_attribuant_siret_is_refused(demo_store: str) -> None:
+@pytest.mark.parametrize("siret", ["123", "20005379100011", "2000537910001A"])
+def test_a_bad_attribuant_siret_is_refused(demo_store: str, siret: str) -> None:
     result = CliRunner().invoke(
-        audit_app, ["export", "scdl", "--store", demo_store, "--id-attribuant", "123"]
+        audit_app, ["export", "scdl", "--store", demo_store, "--id-attribuant", siret]
     )
 
     assert result.exit_code == 1
     assert "14-digit SIRET" in str(result.exception)
+    assert siret in str(result.exception)
+
+
+def test_the_default_attribuant_is_the_regions_luhn_valid_siret() -> None:
+    """SIREN 200053791 from the deliberation's act number (002_8b3eb659ad96bcac.txt L764)."""
+    siret = Siret(scdl.OCCITANIE.siret)
+
+    assert str(siret.siren) == "200053791"
+    assert scdl.OCCITANIE.name == "Région Occitanie"

@@ -39,7 +39,8 @@ from aidflow.application import audit
 from aidflow.application.errors import NotFound
 from aidflow.application.service import Aidflow
 from aidflow.application.views import HistoryEntry
-from aidflow.domain.errors import InvalidValue
+from aidflow.domain.errors import AidflowError, InvalidValue
+from aidflow.domain.values import Siret
 
 EXIT_TAMPERED = 4
 
@@ -271,13 +272,13 @@ def export_scdl(
     except InvalidOperation:
         msg = f"--minimum takes an amount such as 23000, got {minimum!r}"
         raise InvalidValue(msg, field="--minimum", value=minimum) from None
-    if not (id_attribuant.isdigit() and len(id_attribuant) == 14):  # noqa: PLR2004 - SIRET length
-        msg = f"--id-attribuant takes a 14-digit SIRET, got {id_attribuant!r}"
-        raise InvalidValue(msg, field="--id-attribuant", value=id_attribuant)
+    try:
+        Siret(id_attribuant)
+    except AidflowError as error:
+        msg = f"--id-attribuant takes a valid 14-digit SIRET, got {id_attribuant!r} ({error})"
+        raise InvalidValue(msg, field="--id-attribuant", value=id_attribuant) from None
     if out_file is not None:
         check_output(out_file, "--out", force=force)
-    if id_attribuant == scdl.OCCITANIE.siret:
-        err.print("note: idAttribuant is the unverified default SIRET; pass --id-attribuant to be sure")
     app = open_audited(store)
     try:
         rows, skipped = audit.scdl_rows(app, scdl.Attribuant(nom_attribuant, id_attribuant), threshold)

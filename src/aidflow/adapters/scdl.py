@@ -75,10 +75,15 @@ class Attribuant:
     siret: str
 
 
-OCCITANIE = Attribuant(name="Région Occitanie", siret="20005379100011")
-"""Default attribuant. The SIRET is the one given in issue 6 and is NOT verified: it fails the
-SIRET Luhn check (the SIREN 200053791 passes it). Check it on annuaire-entreprises.data.gouv.fr
-and pass the right one (``aidflow export scdl --id-attribuant``) before publishing."""
+OCCITANIE = Attribuant(name="Région Occitanie", siret="20005379100014")
+"""Default attribuant: the Région's head office (Hôtel de Région, Toulouse).
+
+The SIREN 200053791 is the one in the deliberation's act number
+(``31-200053791-20221125-13507A-DE-1-1``, 002_8b3eb659ad96bcac.txt L764). The NIC 00014 is
+the head office's as public directories list it; the source documents do not give it. The
+SIRET passes the Luhn check (``tests/adapters/test_scdl_export.py``). An earlier default,
+20005379100011, did not. Another establishment of the Région passes its own with
+``aidflow export scdl --id-attribuant``."""
 
 
 def _period(convention: Convention) -> tuple[str, str]:
