@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import json
 import operator
+import types
+import typing
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from json.scanner import make_scanner
 from typing import Any, cast
@@ -139,6 +142,80 @@ class FastJSONTranscoder(JSONTranscoder):
         return data
 
 
+# ------------------------------------------------------------ field restorers
+# JSON has no tuple and no enum: a tuple field is written as an array and read back as a
+# list, an enum (aidflow's are str enums) as its value, read back as a plain str. The
+# aggregates convert both back when they apply an event, but the decoded event itself would
+# not match its annotations (and ``history`` would show the plain forms). The mapper restores
+# them from each event class's type hints: the stored bytes are unchanged.
+
+Restorer = Callable[[Any], Any]
+
+
+def _enum_restorer(enum_class: type[Enum]) -> Restorer:
+    def restore(value: Any) -> Any:  # noqa: ANN401 - a decoded JSON value
+        return enum_class(value) if isinstance(value, str) and not isinstance(value, enum_class) else value
+
+    return restore
+
+
+def _tuple_restorer(each: Restorer | None) -> Restorer:
+    def restore(value: Any) -> Any:  # noqa: ANN401 - a decoded JSON value
+        if not isinstance(value, list | tuple):
+            return value
+        return tuple(value) if each is None else tuple(each(v) for v in value)
+
+    return restore
+
+
+def _optional_restorer(inner: Restorer) -> Restorer:
+    def restore(value: Any) -> Any:  # noqa: ANN401 - a decoded JSON value
+        return None if value is None else inner(value)
+
+    return restore
+
+
+def _restorer(hint: Any) -> Restorer | None:  # noqa: ANN401 - any annotation
+    """How to turn the decoded JSON of a field annotated ``hint`` back into its type (None: as is).
+
+    Enums, tuples (``tuple[X, ...]`` also restores each X) and ``T | None`` of those.
+    """
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return _enum_restorer(hint)
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is tuple:
+        homogeneous = len(args) == 2 and args[1] is Ellipsis  # noqa: PLR2004 - tuple[X, ...]
+        return _tuple_restorer(_restorer(args[0]) if homogeneous else None)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        inner = _restorer(options[0]) if len(options) == 1 else None
+        return None if inner is None else _optional_restorer(inner)
+    return None
+
+
+def field_restorers(cls: type) -> tuple[tuple[str, Restorer], ...]:
+    """``(field, restorer)`` for each field of an event class that JSON does not round-trip."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # noqa: BLE001 - an unresolvable annotation: decode as stored, as before
+        return ()
+    found = []
+    for name, hint in hints.items():
+        if typing.get_origin(hint) is typing.ClassVar:
+            continue
+        restore = _restorer(hint)
+        if restore is not None:
+            found.append((name, restore))
+    return tuple(found)
+
+
+def restore_fields(state: dict[str, Any], restorers: tuple[tuple[str, Restorer], ...]) -> None:
+    for name, restore in restorers:
+        if name in state:
+            state[name] = restore(state[name])
+
+
 class FastMapper(Mapper[UUID]):
     """eventsourcing's ``Mapper`` with per-topic caching when there is no cipher or compressor.
 
@@ -149,6 +226,13 @@ class FastMapper(Mapper[UUID]):
         super().__init__(*args, **kwargs)
         self._plain = self.cipher is None and self.compressor is None
         self._by_topic: dict[tuple[str, type], tuple[type[Any], Callable[[Any], Any], int]] = {}
+        self._restorers: dict[type, tuple[tuple[str, Restorer], ...]] = {}
+
+    def _restorers_of(self, cls: type) -> tuple[tuple[str, Restorer], ...]:
+        found = self._restorers.get(cls)
+        if found is None:
+            found = self._restorers[cls] = field_restorers(cls)
+        return found
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         if not self._plain:
@@ -169,7 +253,11 @@ class FastMapper(Mapper[UUID]):
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         if not self._plain:
-            return super().to_domain_event(stored_event)
+            event = super().to_domain_event(stored_event)
+            restorers = self._restorers_of(type(event))
+            if restorers:
+                restore_fields(vars(event), restorers)
+            return event
         topic = stored_event.topic
         id_type = type(stored_event.originator_id)
         cached = self._by_topic.get((topic, id_type))
@@ -194,6 +282,9 @@ class FastMapper(Mapper[UUID]):
         while from_version < class_version:
             getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
             from_version += 1
+        restorers = self._restorers_of(cls)
+        if restorers:
+            restore_fields(state, restorers)
         domain_event = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", state)
         return cast("DomainEventProtocol[UUID]", domain_event)

@@ -627,7 +627,7 @@ class Convention(Aggregate):
             )
             raise DateOutOfOrder(msg, field="first_due", value=first_due.isoformat())
         schedule = repayment_schedule(self.award.advance, first_due, instalments, every_months)
-        self._repayment_scheduled(schedule=schedule, on=on)
+        self._repayment_scheduled(schedule=tuple(schedule), on=on)
 
     @event("RepaymentScheduled")
     def _repayment_scheduled(self, schedule: tuple[Instalment, ...], on: date) -> None:
