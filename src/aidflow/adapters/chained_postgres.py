@@ -183,6 +183,17 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             links = [self._link_row(row) for row in curs.fetchall()]
         return events, links
 
+    def count_events(self) -> int:
+        """How many events the store holds: rows, not the highest notification id, which a
+        rolled-back insert leaves a gap under (its ids are used up)."""
+        statement = SQL("SELECT count(*) AS n FROM {schema}.{events}").format(
+            schema=Identifier(self.datastore.schema), events=Identifier(self.events_table_name)
+        )
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement)
+            row = curs.fetchone()
+            return int(row["n"]) if row else 0
+
     def read_links(self) -> list[LinkRow]:
         """Every link in chain position order."""
         with self.datastore.transaction(commit=False) as curs:

@@ -151,6 +151,12 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             links = [self._link_row(row) for row in c.fetchall()]
         return events, links
 
+    def count_events(self) -> int:
+        """How many events the store holds (rows, not the highest notification id)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT COUNT(*) FROM {self.events_table_name}")  # noqa: S608 - constant name
+            return int(c.fetchone()[0])
+
     def read_links(self) -> list[LinkRow]:
         """Every link in chain position order."""
         with self.datastore.transaction(commit=False) as c:

@@ -50,7 +50,7 @@ def _dimensions(by: str) -> list[str]:
 
 
 def _update(portfolio: Portfolio, *, rebuild: bool) -> int:
-    head = portfolio.app.event_count()
+    head = portfolio.app.recorder.max_notification_id() or 0  # positions, as the callback reports
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     description = "rebuilding the portfolio" if rebuild else "updating the portfolio"
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:

@@ -793,7 +793,15 @@ class Aidflow(AuditVerbs, CallVerbs, AmendmentVerbs, FrameworkVerbs, Application
         return self._aggregates_of(Convention)
 
     def event_count(self) -> int:
-        """How many events the store holds (for checks that a refusal recorded nothing)."""
+        """How many events the store holds.
+
+        Counted rows on SQLite and PostgreSQL (aidflow's recorders' ``count_events``): on
+        PostgreSQL a rolled-back insert uses up notification ids, so the highest id overcounts
+        after a refused concurrent write. The in-memory store has no gaps: its highest id.
+        """
+        count_events = getattr(self.recorder, "count_events", None)
+        if count_events is not None:
+            return int(count_events())
         maximum = self.recorder.max_notification_id()
         return 0 if maximum is None else int(maximum)
 
