@@ -20,7 +20,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from aidflow.adapters.chain import CHAIN_TABLE, EventRow, LinkRow, canonical_id, new_links
@@ -103,11 +103,11 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         if limit is not None:
             params.append(limit)
             statement += SQL(" LIMIT %s")
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(statement, params, prepare=True)
             return [
-                StoredEvent(originator_id, row["originator_version"], row["topic"], bytes(row["state"]))
-                for row in curs.fetchall()
+                StoredEvent(originator_id, version, topic, state if type(state) is bytes else bytes(state))
+                for version, topic, state in curs.fetchall()
             ]
 
     def _create_table(self, curs: Cursor[DictRow]) -> None:
