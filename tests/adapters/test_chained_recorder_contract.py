@@ -16,11 +16,14 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.tests import persistence as contract
 
@@ -145,3 +148,53 @@ def test_db_functions_mode_is_refused() -> None:
             ChainedPostgresApplicationRecorder(datastore)
     finally:
         datastore.close()
+
+
+def _colliding_once(upstream: Callable[[Any], None], message: str, calls: list[str]) -> Callable[[Any], None]:
+    """``create_table`` that runs, then fails once with ``message`` as a racing process would."""
+
+    def create_table(recorder: Any) -> None:
+        calls.append(message)
+        upstream(recorder)
+        if len(calls) == 1:
+            raise IntegrityError(message)
+
+    return create_table
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("message", "retried"),
+    [
+        ('duplicate key value violates unique constraint "pg_type_typname_nsp_index"', True),
+        ('duplicate key value violates unique constraint "stored_events_pkey"', False),
+    ],
+)
+def test_a_type_created_by_another_process_at_once_is_retried(
+    message: str, retried: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes opening a fresh store together can collide on PostgreSQL's type catalogue.
+
+    That collision (seen in CI under load) is injected once into eventsourcing's
+    ``create_table``: the chained recorder runs it again and the store opens. Any other
+    integrity error is not retried.
+    """
+    schema = create_schema(postgres_server_url())
+    datastore = _datastore(schema)
+    calls: list[str] = []
+    upstream = PostgresApplicationRecorder.create_table
+    colliding = _colliding_once(upstream, message, calls)
+    monkeypatch.setattr(PostgresApplicationRecorder, "create_table", colliding)
+    try:
+        recorder = ChainedPostgresApplicationRecorder(datastore, events_table_name="aidflow_events")
+        if retried:
+            recorder.create_table()
+            assert len(calls) == 2
+            assert recorder.max_notification_id() is None
+        else:
+            with pytest.raises(IntegrityError, match="stored_events_pkey"):
+                recorder.create_table()
+            assert len(calls) == 1
+    finally:
+        datastore.close()
+        drop_schema(postgres_server_url(), schema)

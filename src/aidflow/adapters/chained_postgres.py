@@ -13,6 +13,7 @@ positions happen in the same serial order as notification ids. Pinned to eventso
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -24,6 +25,9 @@ from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from aidflow.adapters.chain import CHAIN_TABLE, EventRow, LinkRow, canonical_id, new_links
+
+CREATE_ATTEMPTS = 5
+"""How many times creating the tables is tried when processes race to create eventsourcing's types."""
 
 
 class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
@@ -109,6 +113,25 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
                 StoredEvent(originator_id, version, topic, state if type(state) is bytes else bytes(state))
                 for version, topic, state in curs.fetchall()
             ]
+
+    def create_table(self) -> None:
+        """eventsourcing's ``create_table``, retried when another process creates a type at once.
+
+        eventsourcing creates its composite types (``stored_event_uuid``…) in transactions of
+        their own, outside :meth:`_create_table`'s lock, and tolerates only ``DuplicateObject``.
+        Two processes opening a fresh store together can instead collide on the catalogue's
+        unique index (``pg_type_typname_nsp_index``), an ``IntegrityError``. Every statement
+        is idempotent, so it is run again: the second time the type exists.
+        """
+        for attempt in range(CREATE_ATTEMPTS):
+            try:
+                super().create_table()
+            except IntegrityError as error:
+                if "pg_type" not in str(error) or attempt == CREATE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+            else:
+                return
 
     def _create_table(self, curs: Cursor[DictRow]) -> None:
         # eventsourcing runs CREATE OR REPLACE FUNCTION at every start: two processes starting at
