@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -20,11 +21,13 @@ from aidflow.application.dossier import StepRefused, run_dossier, schema
 from aidflow.application.errors import InputError
 from aidflow.application.service import Aidflow
 from aidflow.domain.errors import CeilingExceeded, DomainRuleViolation, InvalidTransition, InvalidValue
+from aidflow.domain.values import Money
 from helpers import (
     CONVENTION,
     DOSSIER_EXAMPLE,
     OTHER_COMPANY_SIRET,
     REFERENCE,
+    SIREN,
     award_step,
     make_eligible,
     pay_step,
@@ -260,3 +263,65 @@ def test_the_demo_amendment_extends_a_signed_demo_convention_once():
         assert any(d["reference"] == target.application_reference for d in demo_dossiers())
     finally:
         app.close()
+
+
+# ------------------------------------------------------------ de minimis ledger (CAP-DE-MINIMIS)
+
+
+def _ledger(app: Any) -> list[tuple[date, Decimal, str]]:
+    company = app.company(SIREN)
+    return [(aid.on, aid.amount.amount, aid.reference) for aid in company.aids_granted]
+
+
+def _increase(amount: str, advance: str, on: str = "2025-06-01") -> dict[str, Any]:
+    return extension(on=on, programme_end=None, amount=amount, grant="200000.00", advance=advance)
+
+
+def test_an_increase_of_a_de_minimis_award_enters_the_ledger_on_the_amendment_date(app):
+    signed(app)
+
+    app.amend(REFERENCE, _increase("280000.00", "80000.00"))
+
+    assert _ledger(app)[-1] == (date(2025, 6, 1), Decimal("30000.00"), f"{CONVENTION}/amendment-1")
+    assert sum(amount for _, amount, _ in _ledger(app)) == Decimal("280000.00")
+
+
+def test_an_increase_above_the_de_minimis_headroom_is_refused_and_nothing_is_recorded(app):
+    signed(app)
+    company = app.company(SIREN)
+    company.record_aid_granted(date(2025, 1, 10), Money("40000.00"), "de_minimis", "other-grantor/2025-7")
+    app.save(company)
+    events = app.event_count()
+
+    with pytest.raises(CeilingExceeded) as refused:
+        app.amend(REFERENCE, _increase("270000.00", "70000.00"))  # +20 000 > 300 000 − 290 000
+
+    assert (refused.value.field, refused.value.value) == ("amount", "20000.00")
+    assert "de minimis headroom of 10000.00" in str(refused.value)
+    assert app.event_count() == events
+    assert app.convention(CONVENTION).awarded.amount == Decimal("250000.00")
+    app.amend(REFERENCE, _increase("260000.00", "60000.00"))  # +10 000: exactly the headroom
+    assert _ledger(app)[-1][1] == Decimal("10000.00")
+
+
+def test_an_aid_leaving_the_rolling_window_frees_headroom_for_a_later_increase(app):
+    signed(app)  # 250 000 awarded on 2024-03-14
+    company = app.company(SIREN)
+    company.record_aid_granted(date(2022, 6, 1), Money("60000.00"), "de_minimis", "other-grantor/2022-1")
+    app.save(company)
+
+    # On 2025-05-31 the 2022-06-01 aid is in the 3-year window: 310 000 granted, no headroom.
+    with pytest.raises(CeilingExceeded, match=r"de minimis headroom of 0\.00"):
+        app.amend(REFERENCE, _increase("300000.00", "100000.00", on="2025-05-31"))
+    # On 2025-06-01 it is exactly 3 years old: outside the window (250 000, headroom 50 000).
+    app.amend(REFERENCE, _increase("300000.00", "100000.00", on="2025-06-01"))
+    assert _ledger(app)[-1][:2] == (date(2025, 6, 1), Decimal("50000.00"))
+
+
+def test_a_decrease_does_not_enter_the_ledger(app):
+    signed(app)
+    before = _ledger(app)
+
+    app.amend(REFERENCE, _increase("240000.00", "40000.00"))
+
+    assert _ledger(app) == before

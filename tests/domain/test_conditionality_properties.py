@@ -22,7 +22,8 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aidflow.adapters.parameters import load_modulation_grids
@@ -32,8 +33,17 @@ from aidflow.domain.appraisal import (
     appraise,
     compute_award_cap,
 )
-from aidflow.domain.company import AXES, Company, GrantedAid, SelfDiagnosis, de_minimis_granted_in_window
+from aidflow.domain.company import (
+    AXES,
+    Company,
+    GrantedAid,
+    SelfDiagnosis,
+    check_de_minimis_increase,
+    de_minimis_granted_in_window,
+)
+from aidflow.domain.dates import add_years
 from aidflow.domain.eligibility import Commitment, EligibilityFacts, check_eligibility
+from aidflow.domain.errors import CeilingExceeded
 from aidflow.domain.rulebook import default_rulebook
 from aidflow.domain.scheme import InstrumentCeiling, SchemeTerms
 from aidflow.domain.values import CompanySize, LegalReference, Money, StateAidRegime
@@ -318,3 +328,28 @@ def test_E1_company_rebuilt_from_its_events_has_the_same_state(
     assert reconstructed.diagnoses == company.diagnoses
     assert reconstructed.aids_granted == company.aids_granted
     assert reconstructed.progress() == company.progress()
+
+
+def _largest_window_sum_with(aids: list[GrantedAid], extra: Money, on: date) -> Money:
+    """Brute force: every 3-year window that contains ``on``, the ledger plus ``extra`` on ``on``."""
+    with_extra = [*aids, GrantedAid(on, extra, "de_minimis", "EXTRA")]
+    best = Money.of("0")
+    end = on
+    while add_years(end, -3) < on:  # every window end e with e − 3 years < on ≤ e
+        best = max(best, de_minimis_granted_in_window(with_extra, end))
+        end += timedelta(days=1)
+    return best
+
+
+@settings(max_examples=40)
+@given(ledgers, money("300000"), days)
+def test_CAP_DE_MINIMIS_an_amendment_increase_fits_in_every_window_or_is_refused(
+    ledger: list[GrantedAid], increase: Money, on: date
+) -> None:
+    """An avenant's increase is a new de minimis aid on its date (Regulation (EU) 2023/2831, art. 3)."""
+    if _largest_window_sum_with(ledger, increase, on) <= DE_MINIMIS_CEILING:
+        check_de_minimis_increase(ledger, increase, on, DE_MINIMIS_CEILING)
+    else:
+        with pytest.raises(CeilingExceeded) as refused:
+            check_de_minimis_increase(ledger, increase, on, DE_MINIMIS_CEILING)
+        assert refused.value.field == "amount"

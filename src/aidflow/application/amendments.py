@@ -25,10 +25,12 @@ from pydantic import Field
 from aidflow.application import commands as c
 from aidflow.application.errors import InputError
 from aidflow.application.views import View
+from aidflow.domain.company import Company, check_de_minimis_increase
 from aidflow.domain.convention import Amendment, Convention, TermsInForce
 from aidflow.domain.errors import DomainRuleViolation, InvalidValue
-from aidflow.domain.scheme import AidScheme
-from aidflow.domain.values import AwardSplit, Money, Site
+from aidflow.domain.rulebook import RuleBook
+from aidflow.domain.scheme import AidScheme, SchemeTerms
+from aidflow.domain.values import AwardSplit, Money, Site, StateAidRegime
 
 Input = c.Model | Mapping[str, Any]
 
@@ -98,6 +100,15 @@ class AmendmentHost(Protocol):
 
     def scheme(self, code: str) -> AidScheme: ...
 
+    def company(self, siren: str) -> Company | None: ...
+
+    @property
+    def rulebook(self) -> RuleBook: ...
+
+    def _de_minimis_increase(
+        self, convention: Convention, terms: SchemeTerms, award: AwardSplit, on: date
+    ) -> tuple[Company, Money] | None: ...
+
 
 class AmendmentVerbs:
     """Amendment verbs of the ``Aidflow`` application (ADR 0007)."""
@@ -122,9 +133,12 @@ class AmendmentVerbs:
             raise InputError(msg, field="do", value="amend")
         convention = self._convention_of(reference)
         award = None
+        ledger: tuple[Company, Money] | None = None
         if cmd.amount is not None:
             award = amended_split(cmd, cmd.amount, convention.award)
-            self.scheme(convention.scheme_code).terms_on(cmd.on).check_award(award)
+            terms = self.scheme(convention.scheme_code).terms_on(cmd.on)
+            terms.check_award(award)
+            ledger = self._de_minimis_increase(convention, terms, award, cmd.on)
         amendment = convention.amend(
             cmd.number,
             cmd.on,
@@ -135,8 +149,34 @@ class AmendmentVerbs:
             jobs=cmd.jobs,
             investment=None if cmd.investment is None else Money(cmd.investment),
         )
-        self._commit(convention)
+        if ledger is None:
+            self._commit(convention)
+            return amendment
+        company, increase = ledger
+        reference_in_ledger = f"{convention.number}/amendment-{amendment.number}"
+        company.record_aid_granted(cmd.on, increase, StateAidRegime.DE_MINIMIS, reference_in_ledger)
+        self._commit(convention, company)
         return amendment
+
+    def _de_minimis_increase(
+        self: AmendmentHost, convention: Convention, terms: SchemeTerms, award: AwardSplit, on: date
+    ) -> tuple[Company, Money] | None:
+        """The company and the increase to enter in its ledger, once checked (None: nothing to enter).
+
+        Only an increase of a de minimis award is a new aid granted on the amendment date. A
+        decrease is not entered: the ledger keeps the amount first granted, so it may overstate
+        the company's exposure, never understate it (ADR 0007).
+        """
+        increase = award.total.amount - convention.award.total.amount
+        siren = convention.beneficiary.siren
+        if terms.regime is not StateAidRegime.DE_MINIMIS or increase <= 0 or siren is None:
+            return None
+        company = self.company(siren.value) or Company.register(siren.value, convention.beneficiary.name, on)
+        rules = self.rulebook.version_on(on)
+        check_de_minimis_increase(
+            company.aids_granted, Money(increase), on, rules.de_minimis_ceiling, rules.de_minimis_years
+        )
+        return company, Money(increase)
 
     def amendments(self: AmendmentHost, reference: str) -> list[AmendmentView]:
         """Every amendment of a convention, with the terms before and after each one."""

@@ -27,7 +27,7 @@ from attrs import Attribute, field, frozen
 from eventsourcing.domain import Aggregate, event
 
 from aidflow.domain.dates import add_years
-from aidflow.domain.errors import DateOutOfOrder, DomainRuleViolation, InvalidValue
+from aidflow.domain.errors import CeilingExceeded, DateOutOfOrder, DomainRuleViolation, InvalidValue
 from aidflow.domain.identity import company_id
 from aidflow.domain.values import Money, Siren, StateAidRegime
 
@@ -258,6 +258,31 @@ def de_minimis_exposure(
         if total > best:
             best, best_end = total, end
     return best, best_end
+
+
+def check_de_minimis_increase(
+    aids: Iterable[GrantedAid], increase: Money, on: date, ceiling: Money, years: int = DE_MINIMIS_YEARS
+) -> None:
+    """Refuse an increase of a de minimis aid that would pass the ceiling on ``on``.
+
+    An amendment (avenant) that raises a de minimis award confers the right to the extra
+    amount on its signature date: the increase is a new de minimis aid granted that day
+    (Regulation (EU) 2023/2831, art. 3(2) and 3(4); CAP-DE-MINIMIS of RULES.md §3). It must
+    fit under the ceiling in every rolling window that contains that day, with the original
+    award and every other aid of the ledger counted.
+
+    Raises:
+        CeilingExceeded: the increase is above the headroom (field ``amount``).
+    """
+    exposure, window_end = de_minimis_exposure(aids, on, years)
+    headroom = ceiling.minus_floor_zero(exposure)
+    if increase > headroom:
+        msg = (
+            f"the increase of {increase} exceeds the de minimis headroom of {headroom} on "
+            f"{on.isoformat()}: {exposure} already granted in the {years}-year window ending "
+            f"{window_end.isoformat()}, ceiling {ceiling} (Regulation (EU) 2023/2831, art. 3(2))"
+        )
+        raise CeilingExceeded(msg, field="amount", value=str(increase.amount))
 
 
 class Company(Aggregate):
