@@ -266,3 +266,45 @@ def test_clawback_assessment_survives_a_store_round_trip(tmp_path):
     assert convention.latest_assessment.to_dict()["breaches"][0]["obligation"] == "O2"
     assert str(convention.latest_assessment.total_due) == "18750.00"
     reopened.close()
+
+
+def test_the_dossier_view_shows_the_advance_schedule_as_of_today(store_url):
+    app = Aidflow(store_url, clock=lambda: date(2027, 9, 1))
+    signed(app)
+    assert app.dossier(REF).advance is None
+    app.schedule_repayment(REF, {"on": "2026-01-15", "do": "schedule_repayment",
+                                 "first_due": "2027-01-31", "instalments": 4, "every_months": 6})
+    app.receive_instalment(REF, {"on": "2027-01-20", "ref": "R1", "amount": "12500.00"})
+    app.receive_instalment(REF, {"on": "2027-08-10", "ref": "R2", "amount": "5000.00"})
+
+    advance = app.dossier(REF).advance
+
+    assert advance is not None
+    assert (advance["as_of"], advance["scheduled_on"]) == (date(2027, 9, 1), date(2026, 1, 15))
+    assert (str(advance["scheduled"]), str(advance["received"])) == ("50000.00", "17500.00")
+    assert (str(advance["outstanding"]), str(advance["late"])) == ("32500.00", "7500.00")
+    rows = [(i["number"], str(i["due_on"]), str(i["paid"]), i["state"], i["settled_on"])
+            for i in advance["instalments"]]
+    assert rows == [
+        (1, "2027-01-31", "12500.00", "settled", date(2027, 1, 20)),
+        (2, "2027-07-31", "5000.00", "late", None),
+        (3, "2028-01-31", "0.00", "upcoming", None),
+        (4, "2028-07-31", "0.00", "upcoming", None),
+    ]
+    assert app.dossier(REF).model_dump(mode="json")["advance"]["instalments"][1]["outstanding"] == "7500.00"
+    app.close()
+
+
+def test_receipts_dated_after_today_are_not_counted_yet(store_url):
+    app = Aidflow(store_url, clock=lambda: date(2027, 1, 10))
+    signed(app)
+    app.schedule_repayment(REF, {"on": "2026-01-15", "do": "schedule_repayment",
+                                 "first_due": "2027-01-31", "instalments": 4, "every_months": 6})
+    app.receive_instalment(REF, {"on": "2027-01-20", "ref": "R1", "amount": "12500.00"})
+
+    advance = app.dossier(REF).advance
+
+    assert advance is not None
+    assert str(advance["received"]) == "0.00"
+    assert [i["state"] for i in advance["instalments"]] == ["upcoming"] * 4
+    app.close()

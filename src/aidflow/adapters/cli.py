@@ -220,6 +220,12 @@ def show(
         )
         state.add_row(f"avenant {amendment['number']}",
                       f"signed {amendment['signed_on']}: {amendment['reason']} ({changes or 'site'})")
+    if view.advance:
+        advance = view.advance
+        late = f", {_eur(advance['late'])} late" if advance["late"] else ""
+        state.add_row("advance repayment",
+                      f"{_eur(advance['received'])} received of {_eur(advance['scheduled'])} scheduled "
+                      f"({len(advance['instalments'])} instalments){late}, as of {advance['as_of']}")
     out.print(state)
     table = Table(title="History")
     for name in ("on", "recorded at (UTC)", "record", "event", "details"):

@@ -712,6 +712,7 @@ class Aidflow(AuditVerbs, CallVerbs, AmendmentVerbs, FrameworkVerbs, Application
                 clawback=(
                     convention.latest_assessment.to_dict() if convention.latest_assessment else None
                 ),
+                advance=_advance(convention, self.clock()),
                 recovery={
                     "ordered": convention.ordered.amount,
                     "repaid": convention.repaid.amount,
@@ -807,6 +808,39 @@ class Aidflow(AuditVerbs, CallVerbs, AmendmentVerbs, FrameworkVerbs, Application
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _advance(convention: Convention, today: date) -> dict[str, Any] | None:
+    """The repayable advance's schedule and what was received, as of ``today`` (None: no schedule).
+
+    Each instalment shows what is paid and outstanding and whether it is settled, upcoming or
+    late on ``today``: receipts are allocated first in first out (RULES.md §5). Receipts
+    dated after ``today`` (recorded ahead, e.g. from a file) are not counted yet.
+    """
+    if not convention.repayment_schedule:
+        return None
+    statuses = convention.instalments(today)
+    receipts = [r.amount.amount for r in convention.instalments_received.values() if r.on <= today]
+    return {
+        "as_of": today,
+        "scheduled_on": convention.repayment_scheduled_on,
+        "scheduled": sum((s.instalment.amount.amount for s in statuses), Decimal("0.00")),
+        "received": sum(receipts, Decimal("0.00")),
+        "outstanding": sum((s.outstanding.amount for s in statuses), Decimal("0.00")),
+        "late": sum((s.outstanding.amount for s in statuses if s.late), Decimal("0.00")),
+        "instalments": [
+            {
+                "number": s.instalment.number,
+                "due_on": s.instalment.due_on,
+                "amount": s.instalment.amount.amount,
+                "paid": s.paid.amount,
+                "outstanding": s.outstanding.amount,
+                "state": s.state.value,
+                "settled_on": s.settled_on,
+            }
+            for s in statuses
+        ],
+    }
 
 
 def _obligations(convention: Convention, today: date) -> list[dict[str, Any]]:

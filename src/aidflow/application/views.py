@@ -54,6 +54,7 @@ class DossierView(View):
     obligations: list[dict[str, Any]] = []
     clawback: dict[str, Any] | None = None
     recovery: dict[str, Any] | None = None
+    advance: dict[str, Any] | None = None
     amendments: list[dict[str, Any]] = []
 
 
