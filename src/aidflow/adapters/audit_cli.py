@@ -31,10 +31,10 @@ from aidflow.adapters.cli_common import (
     _print_json,
     check_output,
     err,
+    open_app,
     out,
     write_output,
 )
-from aidflow.adapters.store import resolve_store_url
 from aidflow.application import audit
 from aidflow.application.errors import NotFound
 from aidflow.application.service import Aidflow
@@ -53,7 +53,7 @@ def audited_class() -> type[Aidflow]:
 
 def open_audited(store: str | None) -> Aidflow:
     """An ``Aidflow`` with the audit verbs on the store in force."""
-    return audited_class()(store=resolve_store_url(store))
+    return open_app(store, audited_class())
 
 
 def _parse_date(text: str | None, option: str) -> date | None:

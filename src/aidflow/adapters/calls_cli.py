@@ -21,9 +21,8 @@ from typing import Annotated, Any, Protocol, cast
 import typer
 from rich.table import Table
 
-from aidflow.adapters.cli_common import EXIT_REFUSED, JsonOption, StoreOption, _eur, err, out
+from aidflow.adapters.cli_common import EXIT_REFUSED, JsonOption, StoreOption, _eur, err, open_app, out
 from aidflow.adapters.fixtures import cma_call_file
-from aidflow.adapters.store import resolve_store_url
 from aidflow.application.calls import (
     CallStepRefused,
     CallVerbs,
@@ -56,11 +55,10 @@ class CallsCliApp(Protocol):
 
 def open_calls_app(store: str | None) -> Any:  # noqa: ANN401 - an Aidflow with CallVerbs
     """``Aidflow`` on the store, with the call verbs (mixed in here until ``Aidflow`` inherits them)."""
-    url = resolve_store_url(store)
     if issubclass(Aidflow, CallVerbs):
-        return Aidflow(store=url)
+        return open_app(store)
     with_calls = type("Aidflow", (CallVerbs, Aidflow), {})
-    return with_calls(store=url)
+    return open_app(store, with_calls)
 
 
 def _print_json(data: Any) -> None:  # noqa: ANN401 - any JSON-ready value

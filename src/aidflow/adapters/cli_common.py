@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from aidflow.adapters.configuration import configured_options
 from aidflow.adapters.store import resolve_store_url
 from aidflow.application.service import Aidflow
 from aidflow.domain.errors import InvalidValue
@@ -70,8 +71,14 @@ def write_output(path: Path, data: str | bytes, option: str, *, force: bool) -> 
         raise InvalidValue(msg, field=option, value=str(path)) from None
 
 
-def open_app(store: str | None) -> Aidflow:
-    return Aidflow(store=resolve_store_url(store))
+def open_app(store: str | None, app_class: type[Aidflow] = Aidflow) -> Aidflow:
+    """``app_class`` on the store in force, with the rules the environment configures.
+
+    The catalogue, grids and clawback policy come from ``AIDFLOW_CATALOGUE``,
+    ``AIDFLOW_GRIDS`` and ``AIDFLOW_CLAWBACK_POLICY`` (:mod:`aidflow.adapters.configuration`).
+    """
+    options = configured_options()
+    return app_class(store=resolve_store_url(store), **options)
 
 
 def _eur(value: Decimal | None) -> str:

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from aidflow.adapters.bulk_import import DEFAULT_BATCH_SIZE, ImportProgress, ImportReport, import_jsonl
+from aidflow.adapters.cli_common import open_app
 from aidflow.adapters.store import describe_store, resolve_store_url
 from aidflow.application.service import Aidflow
 
@@ -56,7 +57,7 @@ def import_dossiers(
     can be imported again after an interruption.
     """
     url = resolve_store_url(store)
-    app = Aidflow(store=url)
+    app = open_app(url)
     try:
         report = _run(app, file, batch_size)
     finally:

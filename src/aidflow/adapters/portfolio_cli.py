@@ -26,11 +26,17 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from aidflow.adapters.cli_common import ForceOption, StoreOption, check_output, err, out, write_output
+from aidflow.adapters.cli_common import (
+    ForceOption,
+    StoreOption,
+    check_output,
+    err,
+    open_app,
+    out,
+    write_output,
+)
 from aidflow.adapters.portfolio import DIMENSIONS, CatchUp, Portfolio, PortfolioLine, YearFlows
-from aidflow.adapters.store import resolve_store_url
 from aidflow.application.errors import InputError
-from aidflow.application.service import Aidflow
 
 CSV_COLUMNS = ("dossiers", "awarded", "paid", "at_risk", "open_breaches", "overdue_declarations",
                "clawback_due", "repaid")
@@ -93,7 +99,7 @@ def portfolio_command(
         check_output(chart, "--chart", force=force)
     if csv_file not in (None, "-"):
         check_output(Path(csv_file), "--csv", force=force)
-    app = Aidflow(store=resolve_store_url(store))
+    app = open_app(store)
     try:
         portfolio = Portfolio(app)
         _update(portfolio, rebuild=rebuild)

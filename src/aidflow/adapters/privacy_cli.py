@@ -21,6 +21,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from aidflow.adapters.cli_common import open_app
 from aidflow.adapters.personal import CIPHER_KEY_ENV_VAR, erase, sealer_of
 from aidflow.adapters.store import describe_store, resolve_store_url
 from aidflow.application.service import Aidflow
@@ -120,7 +121,7 @@ def erase_command(
 ) -> None:
     """Erase one data subject's personal fields (crypto-shredding); the dossiers stay replayable."""
     url = resolve_store_url(store)
-    app = Aidflow(store=url)
+    app = open_app(url)
     try:
         if sealer_of(app.mapper) is None:
             msg = (f"personal data is not sealed in {describe_store(url)}: set {CIPHER_KEY_ENV_VAR} "
