@@ -21,7 +21,17 @@ from typing import Annotated, Any, Protocol, cast
 import typer
 from rich.table import Table
 
-from aidflow.adapters.cli_common import EXIT_REFUSED, JsonOption, StoreOption, _eur, err, open_app, out
+from aidflow.adapters.cli_common import (
+    EXIT_REFUSED,
+    JsonOption,
+    StoreOption,
+    _eur,
+    _jsonable,
+    _print_json,
+    err,
+    open_app,
+    out,
+)
 from aidflow.adapters.fixtures import cma_call_file
 from aidflow.application.calls import (
     CallStepRefused,
@@ -61,10 +71,6 @@ def open_calls_app(store: str | None) -> Any:  # noqa: ANN401 - an Aidflow with 
     return open_app(store, with_calls)
 
 
-def _print_json(data: Any) -> None:  # noqa: ANN401 - any JSON-ready value
-    out.print_json(json.dumps(data, ensure_ascii=False, default=str), indent=2)
-
-
 def _refused(error: AidflowError, as_json: bool) -> typer.Exit:
     """Report a refusal on one line (and as JSON with ``--json``); the caller raises the Exit."""
     if as_json:
@@ -76,14 +82,6 @@ def _refused(error: AidflowError, as_json: bool) -> typer.Exit:
         _print_json({"error": detail})
     err.print(f"[red]error:[/red] {error.message}", markup=True, soft_wrap=True)
     return typer.Exit(EXIT_REFUSED)
-
-
-def _jsonable(value: Any) -> Any:  # noqa: ANN401 - any value
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return value
 
 
 def _percent(value: Any) -> str:  # noqa: ANN401 - a Decimal or None

@@ -13,7 +13,6 @@ import os
 import sys
 import time
 from collections import defaultdict
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,8 +30,10 @@ from aidflow.adapters.cli_common import (
     _eur,
     _print_json,
     err,
+    iso_day,
     open_app,
     out,
+    print_step_refusal,
 )
 from aidflow.adapters.conventions_cli import conventions_cli
 from aidflow.adapters.demo import demo_dossiers, record_demo
@@ -308,8 +309,7 @@ def dossier_run(
         result = run_dossier(app, data)
     except StepRefused as refused:
         if as_json:
-            _print_json({"error": {"step": refused.index, "do": refused.do, "field": refused.field,
-                                   "value": _jsonable(refused.value), "message": refused.message}})
+            print_step_refusal(refused.index, refused.do, refused)
         raise
     if as_json:
         _print_json(result.state.model_dump(mode="json") if result.state else None)
@@ -318,24 +318,6 @@ def dossier_run(
     if result.state is not None:
         out.print(f"status: [bold]{result.state.status}[/bold], awarded {_eur(result.state.awarded)}, "
                   f"paid {_eur(result.state.paid)}")
-
-
-def _jsonable(value: Any) -> Any:  # noqa: ANN401 - any value
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return value
-
-
-def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        msg = f"{option} must be an ISO date YYYY-MM-DD, got {text!r}"
-        raise InputError(msg, field=option, value=text) from None
 
 
 @clawback_cli.command("assess")
@@ -348,7 +330,7 @@ def clawback_assess(
 ) -> None:
     """Assess what a convention's beneficiary must repay as of a date, and record it."""
     app = open_app(store)
-    day = _day(on, "--on") or app.clock()
+    day = iso_day(on, "--on") or app.clock()
     if dry_run:
         assessment = app.preview_clawback(reference, day)
     else:
@@ -379,7 +361,7 @@ def monitoring_due(
 ) -> None:
     """Headcount declarations due or overdue on a date, across all conventions."""
     app = open_app(store)
-    day = _day(on, "--on") or app.clock()
+    day = iso_day(on, "--on") or app.clock()
     rows = app.monitoring_due(day)
     if as_json:
         _print_json(rows)

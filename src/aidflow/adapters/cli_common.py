@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,8 +15,9 @@ from rich.console import Console
 
 from aidflow.adapters.configuration import configured_options
 from aidflow.adapters.store import resolve_store_url
+from aidflow.application.errors import InputError
 from aidflow.application.service import Aidflow
-from aidflow.domain.errors import InvalidValue
+from aidflow.domain.errors import AidflowError, InvalidValue
 
 EXIT_REFUSED = 1
 EXIT_INTERNAL = 3
@@ -89,3 +91,28 @@ def _eur(value: Decimal | None) -> str:
 
 def _print_json(data: Any) -> None:  # noqa: ANN401 - any JSON-ready value
     out.print_json(json.dumps(data, ensure_ascii=False, default=str), indent=2)
+
+
+def _jsonable(value: Any) -> Any:  # noqa: ANN401 - any value
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return value
+
+
+def print_step_refusal(index: int, do: str | None, error: AidflowError) -> None:
+    """A refused file step as JSON on stdout (``--json``), before the refusal exits 1."""
+    _print_json({"error": {"step": index, "do": do, "field": error.field,
+                           "value": _jsonable(error.value), "message": error.message}})
+
+
+def iso_day(text: str | None, option: str) -> date | None:
+    """An option's ISO date (None when not given); a bad one is refused naming the option."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        msg = f"{option} must be an ISO date YYYY-MM-DD, got {text!r}"
+        raise InputError(msg, field=option, value=text) from None

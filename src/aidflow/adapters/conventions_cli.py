@@ -13,17 +13,21 @@ and value (never a traceback); the steps before it stay recorded.
 
 from __future__ import annotations
 
-import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
 from rich.table import Table
 
-from aidflow.adapters.cli_common import JsonOption, StoreOption, open_app, out
-from aidflow.adapters.store import resolve_store_url
-from aidflow.application.errors import InputError
+from aidflow.adapters.cli_common import (
+    JsonOption,
+    StoreOption,
+    _print_json,
+    iso_day,
+    open_app,
+    out,
+    print_step_refusal,
+)
 from aidflow.application.frameworks import (
     DEFAULT_ALERT_DAYS,
     FrameworkApp,
@@ -46,29 +50,7 @@ def open_frameworks_app(store: str | None) -> Any:  # noqa: ANN401 - an Aidflow 
     if issubclass(Aidflow, FrameworkVerbs):
         return open_app(store)
     with_frameworks = type("Aidflow", (FrameworkVerbs, Aidflow), {})
-    return with_frameworks(store=resolve_store_url(store))
-
-
-def _print_json(data: Any) -> None:  # noqa: ANN401 - any JSON-ready value
-    out.print_json(json.dumps(data, ensure_ascii=False, default=str), indent=2)
-
-
-def _jsonable(value: Any) -> Any:  # noqa: ANN401 - any value
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return value
-
-
-def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        msg = f"{option} must be an ISO date YYYY-MM-DD, got {text!r}"
-        raise InputError(msg, field=option, value=text) from None
+    return open_app(store, with_frameworks)
 
 
 @conventions_cli.command("run")
@@ -84,8 +66,7 @@ def run(
         result = run_framework_file(app, data)
     except FrameworkStepRefused as refused:
         if as_json:
-            _print_json({"error": {"step": refused.index, "do": refused.do, "field": refused.field,
-                                   "value": _jsonable(refused.value), "message": refused.message}})
+            print_step_refusal(refused.index, refused.do, refused)
         raise
     if as_json:
         _print_json(result.state.model_dump(mode="json"))
@@ -103,7 +84,7 @@ def show(
 ) -> None:
     """Show a framework convention: parties, articles, term, governance, children, history."""
     app = open_frameworks_app(store)
-    view: FrameworkView = app.framework_view(reference, _day(on, "--on"))
+    view: FrameworkView = app.framework_view(reference, iso_day(on, "--on"))
     if as_json:
         history = app.framework_history(reference)
         _print_json({"state": view.model_dump(mode="json"),
@@ -183,7 +164,7 @@ def alerts(
     as_json: JsonOption = False,
 ) -> None:
     """Committees that have not met within their frequency; frameworks reaching their term."""
-    day = _day(on, "--on")
+    day = iso_day(on, "--on")
     rows = open_frameworks_app(store).framework_alerts(day, within)
     if as_json:
         _print_json([r.model_dump(mode="json") for r in rows])

@@ -846,23 +846,8 @@ def _project_view(host: AidflowHost, terms: CallTerms, candidacy: Candidacy) -> 
 # -------------------------------------------------------------- call files
 
 
-class CallStepRefused(AidflowError):
-    """A call-file step was refused; the steps before it stay recorded.
-
-    Attributes:
-        index: the step's 0-based position in ``steps``.
-        do: the step's verb, if it could be read.
-        cause: the underlying error.
-    """
-
-    def __init__(self, index: int, do: str | None, cause: AidflowError) -> None:
-        field = f"steps[{index}].{cause.field}" if cause.field else f"steps[{index}]"
-        verb = f" ({do})" if do else ""
-        super().__init__(f"step {index}{verb} refused at {field}: {cause.message}", field=field,
-                         value=cause.value)
-        self.index = index
-        self.do = do
-        self.cause = cause
+class CallStepRefused(interchange.FileStepRefused):
+    """A call-file step was refused; the steps before it stay recorded (``index``, ``do``, ``cause``)."""
 
 
 def parse_call_text(text: str, source: str = "<call file>") -> dict[str, Any]:

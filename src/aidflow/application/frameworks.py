@@ -551,23 +551,8 @@ def framework_view(framework: Framework, on: date) -> FrameworkView:
 # -------------------------------------------------------------- framework files
 
 
-class FrameworkStepRefused(AidflowError):
-    """A framework-file step was refused; the steps before it stay recorded.
-
-    Attributes:
-        index: the step's 0-based position in ``steps``.
-        do: the step's verb, if it could be read.
-        cause: the underlying error.
-    """
-
-    def __init__(self, index: int, do: str | None, cause: AidflowError) -> None:
-        field = f"steps[{index}].{cause.field}" if cause.field else f"steps[{index}]"
-        verb = f" ({do})" if do else ""
-        super().__init__(f"step {index}{verb} refused at {field}: {cause.message}", field=field,
-                         value=cause.value)
-        self.index = index
-        self.do = do
-        self.cause = cause
+class FrameworkStepRefused(interchange.FileStepRefused):
+    """A framework-file step was refused; the steps before it stay recorded (``index``, ``do``, ``cause``)."""
 
 
 def load_framework_file(path: Path) -> dict[str, Any]:

@@ -115,6 +115,28 @@ def step_list(data: Mapping[str, Any], kind: str, max_steps: int, *, required: b
     return steps
 
 
+class FileStepRefused(AidflowError):
+    """A step of an interchange file was refused; the steps before it stay recorded.
+
+    Each file format has its own subclass (``CallStepRefused``, ``FrameworkStepRefused``) so
+    that callers can tell which file a refusal came from.
+
+    Attributes:
+        index: the step's 0-based position in ``steps``.
+        do: the step's verb, if it could be read.
+        cause: the underlying error.
+    """
+
+    def __init__(self, index: int, do: str | None, cause: AidflowError) -> None:
+        field = f"steps[{index}].{cause.field}" if cause.field else f"steps[{index}]"
+        verb = f" ({do})" if do else ""
+        super().__init__(f"step {index}{verb} refused at {field}: {cause.message}", field=field,
+                         value=cause.value)
+        self.index = index
+        self.do = do
+        self.cause = cause
+
+
 class RefusalFactory(Protocol):
     """A file format's step-refused error: built from the step index, its ``do`` and the cause."""
 
