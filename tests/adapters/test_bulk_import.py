@@ -179,7 +179,8 @@ def test_the_import_command_reports_refusals_and_exits_1(tmp_path):
     assert "3 dossiers recorded" in result.output
     assert "refused dossiers" in result.output
     again = runner.invoke(import_app, ["import", str(source), "--store", store, "--json"])
-    data = json.loads(again.output)
+    data = json.loads(again.stdout)  # stderr carries the per-batch log lines
     assert (data["recorded"], len(data["skipped"]), len(data["refused"])) == (0, 3, 1)
+    assert "batch committed: 4 lines read, 0 recorded, 3 skipped, 1 refused" in again.stderr
     clean = write_jsonl(tmp_path / "clean.jsonl", DEMO[5:7])
     assert runner.invoke(import_app, ["import", str(clean), "--store", store]).exit_code == 0

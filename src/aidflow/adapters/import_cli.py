@@ -82,10 +82,13 @@ def _run(app: Aidflow, file: Path, batch_size: int) -> ImportReport:
         task = bar.add_task("import", total=None, name=file.name, counts="")
 
         def progress(done: ImportProgress) -> None:
-            bar.update(
-                task, total=done.bytes_total, completed=done.bytes_done,
-                counts=f"{done.recorded} recorded, {done.skipped} skipped, {done.refused} refused",
-            )
+            counts = f"{done.recorded} recorded, {done.skipped} skipped, {done.refused} refused"
+            if bar.disable:
+                # Not a terminal (a scheduled job's log): one line per committed batch, so a log
+                # shows how far an interrupted import got (a re-run skips what was recorded).
+                err.print(f"batch committed: {done.lines_done} lines read, {counts}", soft_wrap=True)
+                return
+            bar.update(task, total=done.bytes_total, completed=done.bytes_done, counts=counts)
 
         return import_jsonl(app, file, batch_size=batch_size, progress=progress)
 
