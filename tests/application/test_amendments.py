@@ -325,3 +325,14 @@ def test_a_decrease_does_not_enter_the_ledger(app):
     app.amend(REFERENCE, _increase("240000.00", "40000.00"))
 
     assert _ledger(app) == before
+
+
+def test_an_increase_back_after_a_decrease_enters_only_what_the_ledger_lacks(app):
+    signed(app)  # 250 000 entered on 2024-03-14
+    app.amend(REFERENCE, _increase("200000.00", "0.00"))  # down: not entered
+    assert sum(amount for _, amount, _ in _ledger(app)) == Decimal("250000.00")
+
+    app.amend(REFERENCE, _increase("260000.00", "60000.00", on="2025-07-01") | {"number": 2})
+
+    assert _ledger(app)[-1] == (date(2025, 7, 1), Decimal("10000.00"), f"{CONVENTION}/amendment-2")
+    assert sum(amount for _, amount, _ in _ledger(app)) == Decimal("260000.00")

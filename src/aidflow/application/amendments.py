@@ -163,15 +163,25 @@ class AmendmentVerbs:
     ) -> tuple[Company, Money] | None:
         """The company and the increase to enter in its ledger, once checked (None: nothing to enter).
 
-        Only an increase of a de minimis award is a new aid granted on the amendment date. A
-        decrease is not entered: the ledger keeps the amount first granted, so it may overstate
-        the company's exposure, never understate it (ADR 0007).
+        Only an increase of a de minimis award is a new aid granted on the amendment date. The
+        increase is measured against what the ledger already holds for this aid (the award,
+        ``REFERENCE/…``, and earlier increases, ``CONVENTION/amendment-N``). A decrease is not
+        entered, so a later increase back to an amount already entered adds nothing: the
+        ledger may overstate the company's exposure, never understate it (ADR 0007).
         """
-        increase = award.total.amount - convention.award.total.amount
         siren = convention.beneficiary.siren
-        if terms.regime is not StateAidRegime.DE_MINIMIS or increase <= 0 or siren is None:
+        if terms.regime is not StateAidRegime.DE_MINIMIS or siren is None:
             return None
         company = self.company(siren.value) or Company.register(siren.value, convention.beneficiary.name, on)
+        own = (f"{convention.application_reference}/", f"{convention.number}/amendment-")
+        entered = sum(
+            (aid.amount.amount for aid in company.aids_granted
+             if aid.regime is StateAidRegime.DE_MINIMIS and aid.reference.startswith(own)),
+            Decimal("0.00"),
+        )
+        increase = award.total.amount - entered
+        if increase <= 0:
+            return None
         rules = self.rulebook.version_on(on)
         check_de_minimis_increase(
             company.aids_granted, Money(increase), on, rules.de_minimis_ceiling, rules.de_minimis_years
