@@ -191,3 +191,22 @@ def test_a_bundle_is_not_written_into_a_file(
     assert status == 1
     assert "is a file" in message
     assert target.read_bytes() == OLD
+
+
+def test_force_replaces_a_link_never_the_file_it_points_to(
+    store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A link planted at the output path (to a system file, say) is replaced, never written through."""
+    target = tmp_path / "someone-elses-file"
+    target.write_bytes(OLD)
+    link = tmp_path / "report.html"
+    link.symlink_to(target)
+
+    status, _ = _run(COMMANDS["report --out"][1](store, link), capsys)
+    assert status == 1  # an existing path, even a link
+
+    status, message = _run([*COMMANDS["report --out"][1](store, link), "--force"], capsys)
+    assert status == 0, message
+    assert not link.is_symlink()
+    assert link.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert target.read_bytes() == OLD
