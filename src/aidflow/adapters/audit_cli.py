@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,6 +31,7 @@ from aidflow.adapters.cli_common import (
     _print_json,
     check_output,
     err,
+    iso_day,
     open_app,
     out,
     write_output,
@@ -54,16 +55,6 @@ def audited_class() -> type[Aidflow]:
 def open_audited(store: str | None) -> Aidflow:
     """An ``Aidflow`` with the audit verbs on the store in force."""
     return open_app(store, audited_class())
-
-
-def _parse_date(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        msg = f"{option} takes a date as YYYY-MM-DD, got {text!r}"
-        raise InvalidValue(msg, field=option, value=text) from None
 
 
 def _parse_moment(text: str | None, option: str) -> datetime | None:
@@ -210,7 +201,7 @@ def history(
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
 ) -> None:
     """A dossier's dated history, optionally as of a business date and/or as known at a time."""
-    on, moment = _parse_date(as_of, "--as-of"), _parse_moment(known_at, "--known-at")
+    on, moment = iso_day(as_of, "--as-of"), _parse_moment(known_at, "--known-at")
     app = open_audited(store)
     try:
         entries = audit.history_as_of(app, reference, on, moment)

@@ -15,7 +15,6 @@ from rich.console import Console
 
 from aidflow.adapters.configuration import configured_options
 from aidflow.adapters.store import resolve_store_url
-from aidflow.application.errors import InputError
 from aidflow.application.service import Aidflow
 from aidflow.domain.errors import AidflowError, InvalidValue
 
@@ -115,4 +114,4 @@ def iso_day(text: str | None, option: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         msg = f"{option} must be an ISO date YYYY-MM-DD, got {text!r}"
-        raise InputError(msg, field=option, value=text) from None
+        raise InvalidValue(msg, field=option, value=text) from None

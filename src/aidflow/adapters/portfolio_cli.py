@@ -17,7 +17,6 @@ import io
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
@@ -31,6 +30,7 @@ from aidflow.adapters.cli_common import (
     StoreOption,
     check_output,
     err,
+    iso_day,
     open_app,
     out,
     write_output,
@@ -94,7 +94,7 @@ def portfolio_command(
     decision, at their latest assessment) or a headcount declaration overdue on --on.
     """
     dims = _dimensions(by)
-    day = _date(on)
+    day = iso_day(on, "--on")
     if chart is not None:
         check_output(chart, "--chart", force=force)
     if csv_file not in (None, "-"):
@@ -126,16 +126,6 @@ def portfolio_command(
         return
     if csv_file is None:
         _print(dims, lines)
-
-
-def _date(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        msg = f"--on must be a date YYYY-MM-DD, got {text!r}"
-        raise InputError(msg, field="on", value=text) from None
 
 
 def to_csv(dims: Sequence[str], lines: Sequence[PortfolioLine]) -> str:

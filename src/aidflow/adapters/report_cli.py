@@ -8,25 +8,21 @@ so that ``cli.py`` can import it at the top without a cycle.
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from aidflow.adapters.cli_common import ForceOption, StoreOption, check_output, err, open_app, write_output
+from aidflow.adapters.cli_common import (
+    ForceOption,
+    StoreOption,
+    check_output,
+    err,
+    iso_day,
+    open_app,
+    write_output,
+)
 from aidflow.adapters.report import render_audit_report
-from aidflow.domain.errors import InvalidValue
-
-
-def _as_of(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        msg = f"--as-of takes a date as YYYY-MM-DD, got {text!r}"
-        raise InvalidValue(msg, field="--as-of", value=text) from None
 
 
 def report(
@@ -43,7 +39,7 @@ def report(
     force: ForceOption = False,
 ) -> None:
     """Write a convention's audit report: one self-contained HTML file (no script, no external resource)."""
-    on = _as_of(as_of)
+    on = iso_day(as_of, "--as-of")
     if out_file is not None:
         check_output(out_file, "--out", force=force)  # before any work
     app = open_app(store)
