@@ -284,3 +284,42 @@ def test_yaml_aliases_are_refused(tmp_path):
     with pytest.raises(InputError) as refused:
         load_framework_file(path)
     assert refused.value.field == "file"
+
+
+def test_cli_schema_prints_the_framework_file_schema():
+    result = CliRunner().invoke(conventions_cli, ["schema"])
+
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.stdout)
+    assert schema == framework_file_schema()
+    assert set(schema["properties"]) == {"aidflow", "framework", "steps"}
+
+
+HOWTO_STEPS = [
+    {"on": "2017-06-12", "do": "meeting", "body": "COPIL",
+     "attendees": ["Région Occitanie", "Académie de Montpellier", "Académie de Toulouse"],
+     "decisions": ["Priorités 2017-2018 arrêtées"]},
+    {"on": "2017-09-01", "do": "link_child", "reference": "COT-LYCEE-0001",
+     "title": "Contrat d’objectifs tripartite, lycée Déodat de Séverac",
+     "kind": "contrat_objectifs_tripartite", "parties": ["Région", "Rectorat", "Lycée"], "end": "2020-08-31"},
+]
+
+
+def test_the_how_to_steps_record_and_raise_the_committee_alert(tmp_path):
+    """docs/how-to/record-a-framework-convention.md, sections 2 and 3."""
+    store = f"sqlite:///{tmp_path / 'aidflow.sqlite'}"
+    data = load_framework_file(EXAMPLE) | {"steps": HOWTO_STEPS}
+    path = tmp_path / "cc.json"
+    path.write_text(json.dumps(data, default=str), encoding="utf-8")
+    runner = CliRunner()
+
+    ran = runner.invoke(conventions_cli, ["run", str(path), "--store", store])
+    assert "2 steps recorded for framework CC-REGION-ACADEMIES-2016" in ran.output
+    alerts = runner.invoke(conventions_cli, ["alerts", "--on", "2019-01-15", "--store", store, "--json"])
+
+    (alert,) = json.loads(alerts.stdout)
+    assert (alert["kind"], alert["due"]) == ("committee_overdue", "2018-06-12")
+    assert "last met on 2017-06-12" in alert["message"]
+    again = runner.invoke(conventions_cli, ["run", str(path), "--store", store])
+    assert again.exit_code == 1
+    assert "already recorded" in str(again.exception)

@@ -13,6 +13,8 @@ and value (never a traceback); the steps before it stay recorded.
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -34,6 +36,7 @@ from aidflow.application.frameworks import (
     FrameworkStepRefused,
     FrameworkVerbs,
     FrameworkView,
+    framework_file_schema,
     load_framework_file,
     run_framework_file,
 )
@@ -152,6 +155,12 @@ def _render_children(view: FrameworkView) -> None:
         out.print(children)
     elif view.child_kinds:
         out.print("Declined through: " + "; ".join(k["label"] for k in view.child_kinds))
+
+
+@conventions_cli.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of framework files (framework/1)."""
+    sys.stdout.write(json.dumps(framework_file_schema(), indent=2, ensure_ascii=False) + "\n")
 
 
 @conventions_cli.command("alerts")
