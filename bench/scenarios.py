@@ -203,8 +203,37 @@ def append(kind: str, server: str | None, count: int, runs: int) -> dict[str, Fi
                                  opened(lambda s: Aidflow(store=s.url)), runs)
     figures["aidflow"].extra = {"dossiers": count, "events": data.events,
                                 "dossiers_per_transaction": DEFAULT_BATCH_SIZE}
+    # Where the time goes: the same save without the hash-chain recorder, and the encoding alone.
+    unchained = {"APPLICATION_RECORDER_TOPIC": UNCHAINED_RECORDERS[kind]}
+    fresh = [copy.deepcopy(data.batches) for _ in range(runs + 1)]
+    figures["aidflow_unchained"] = measure(data.events, "events/s", aidflow_run,
+                                           opened(lambda s: Aidflow(store=s.url, env=unchained)), runs)
+    figures["encode"] = _encoding(data, runs)
     figures["import"], figures["dossier_run"] = _end_to_end(kind, server, data, runs)
     return figures
+
+
+UNCHAINED_RECORDERS = {
+    "sqlite": "eventsourcing.sqlite:SQLiteApplicationRecorder",
+    "postgres": "eventsourcing.postgres:PostgresApplicationRecorder",
+}
+"""eventsourcing's own recorders: aidflow's save path without the hash chain (bench only)."""
+
+
+def _encoding(data: AppendData, runs: int) -> Figure:
+    """``mapper.to_stored_event`` alone, with aidflow's mapper and transcoder, on the same events."""
+    app = Aidflow(store="memory:")
+    mapper = app.mapper
+    aggregates = [agg for batch in copy.deepcopy(data.batches) for agg in batch]
+    events = [event for agg in aggregates for event in agg.collect_events()]
+
+    def run(_: object) -> None:
+        for event in events:
+            mapper.to_stored_event(event)
+
+    figure = measure(len(events), "events/s", run, lambda: None, runs)
+    app.close()
+    return figure
 
 
 def _end_to_end(kind: str, server: str | None, data: AppendData, runs: int) -> tuple[Figure, Figure]:
