@@ -315,3 +315,20 @@ def test_replaying_the_events_gives_the_same_framework():
     for name in ("parties", "articles", "bodies", "end", "meetings", "children", "amendments", "renewals",
                  "termination", "term", "renewal"):
         assert getattr(replayed, name) == getattr(f, name), name
+
+
+def test_a_non_renewal_given_during_a_tacit_roll_over_ends_the_framework_at_that_period_end():
+    """Rolled over once (2021-12-31 → 2024-12-31), then notice of non-renewal in 2024."""
+    f = framework(RenewalClause(RenewalMode.TACIT, period_months=36, notice_months=6))
+    assert f.ends_on(date(2024, 3, 1)) == date(2024, 12, 31)
+
+    f.terminate(TerminationKind.TERM, date(2024, 3, 1))
+
+    assert f.termination is not None
+    assert f.termination.effective_on == date(2024, 12, 31)
+    assert f.ends_on(date(2024, 3, 1)) == date(2024, 12, 31)
+    assert f.status_on(date(2024, 7, 1)) is FrameworkStatus.IN_FORCE  # the notice period runs
+    f.record_meeting(meeting(date(2024, 9, 1)))  # still in force: a meeting is accepted
+    assert f.status_on(date(2025, 1, 1)) is FrameworkStatus.EXPIRED
+    with pytest.raises(InvalidTransition, match="terminated"):
+        f.renew(date(2024, 9, 1), date(2027, 12, 31))

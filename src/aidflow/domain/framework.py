@@ -416,17 +416,21 @@ class Framework(Aggregate):
         return next((b for b in self.bodies if b.code == code), None)
 
     def ends_on(self, day: date) -> date:
-        """The last day in force as seen on ``day``: tacit roll-overs up to ``day``, termination."""
+        """The last day in force as seen on ``day``: tacit roll-overs up to ``day``, termination.
+
+        Once terminated, the framework ends on the termination's effective date, which
+        :meth:`terminate` checked against the end in force then (roll-overs included).
+        """
+        if self.termination is not None:
+            return self.termination.effective_on
         end = self.end
         clause = self.renewal
-        if clause.mode is RenewalMode.TACIT and self.termination is None and clause.period_months:
+        if clause.mode is RenewalMode.TACIT and clause.period_months:
             rolls = 0
             allowed = clause.max_renewals
             while end < day and (allowed is None or rolls + len(self.renewals) < allowed):
                 rolls += 1
                 end = add_months(self.end, clause.period_months * rolls)
-        if self.termination is not None:
-            end = min(end, self.termination.effective_on)
         return end
 
     def status_on(self, day: date) -> FrameworkStatus:
@@ -609,12 +613,18 @@ class Framework(Aggregate):
         """Renew explicitly: the recorded end moves to ``until`` (children may then run until it).
 
         Raises:
-            InvalidTransition: the framework is non-renewable, or not in force on ``on``.
+            InvalidTransition: the framework is non-renewable, terminated, or not in force on ``on``.
             DomainRuleViolation: the clause's maximum number of renewals is reached.
             DateOutOfOrder: ``until`` is not after the current end.
         """
         if self.renewal.mode is RenewalMode.NONE:
             msg = f"framework {self.reference} is non-renewable"
+            raise InvalidTransition(msg, field="do", value="renew")
+        if self.termination is not None:
+            msg = (
+                f"framework {self.reference} was terminated (effective {self.termination.effective_on}); "
+                "a terminated framework is not renewed"
+            )
             raise InvalidTransition(msg, field="do", value="renew")
         self._check_in_force("renew", on)
         limit = self.renewal.max_renewals
