@@ -190,7 +190,8 @@ def _hostile_value(param: Any, tmp: Path) -> list[str]:
         return ["2024-02-30", "yesterday"]
     # File options receive these too: the probe runs in a temporary folder (see the test), and
     # the traversal names a folder that does not exist, so no probe can write outside it.
-    return [SQL_INJECTION, "R" * 5000, "../../no-such-aidflow-folder/passwd", "-", "\u202eevil"]
+    # "[/x]" is rich markup: printed back in an error message it must stay text.
+    return [SQL_INJECTION, "R" * 5000, "../../no-such-aidflow-folder/passwd", "-", "\u202eevil", "[/x] [red]"]
 
 
 def _base_args(command: Command, tmp: Path) -> list[str]:

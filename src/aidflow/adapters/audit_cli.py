@@ -34,6 +34,7 @@ from aidflow.adapters.cli_common import (
     iso_day,
     open_app,
     out,
+    styled,
     write_output,
 )
 from aidflow.application import audit
@@ -130,12 +131,12 @@ def verify(
         _print_json(data)
     else:
         for problem in data.get("problems", []):
-            out.print(f"[red]problem:[/red] {problem}")
+            out.print(styled(("problem:", "red"), f" {problem}"))
         if data["findings"]:
             _print_findings(data["findings"])
         scope = f"bundle {bundle}" if bundle is not None else (reference or "the whole store")
-        verdict = "[green]OK[/green]" if data["ok"] else "[red]TAMPERED[/red]"
-        out.print(f"{verdict}: {scope}")
+        verdict = ("OK", "green") if data["ok"] else ("TAMPERED", "red")
+        out.print(styled(verdict, f": {scope}"))
         out.print(f"store digest: {data['store_digest']} over {data['links']} links")
         if expect_digest is not None:
             where = data.get("expected_digest_found_at")

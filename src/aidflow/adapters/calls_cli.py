@@ -31,6 +31,7 @@ from aidflow.adapters.cli_common import (
     err,
     open_app,
     out,
+    styled,
 )
 from aidflow.adapters.fixtures import cma_call_file
 from aidflow.application.calls import (
@@ -80,7 +81,7 @@ def _refused(error: AidflowError, as_json: bool) -> typer.Exit:
         if isinstance(error, CallStepRefused):
             detail = {"step": error.index, "do": error.do} | detail
         _print_json({"error": detail})
-    err.print(f"[red]error:[/red] {error.message}", markup=True, soft_wrap=True)
+    err.print(styled(("error:", "red"), f" {error.message}"), soft_wrap=True)
     return typer.Exit(EXIT_REFUSED)
 
 
@@ -244,7 +245,7 @@ def run_call(
     out.print(f"{result.steps_recorded} steps recorded for call {result.call}.")
     out.print(f"{len(state.projects)} projects, {retained} retained: {_eur(state.retained)} of an envelope "
               f"of {_eur(state.envelope)} (projects' budgets {_eur(state.budget_of_retained)}).")
-    out.print(f"Next: [bold]aidflow calls show {result.call}[/bold]")
+    out.print(styled("Next: ", (f"aidflow calls show {result.call}", "bold")))
 
 
 def _call_file_data(file: Path | None, fixture: str | None) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from aidflow.adapters.cli_common import (
     open_app,
     out,
     print_step_refusal,
+    styled,
 )
 from aidflow.adapters.conventions_cli import conventions_cli
 from aidflow.adapters.demo import demo_dossiers, record_demo
@@ -105,7 +106,7 @@ def demo(store: StoreOption = None) -> None:
         f"{app.event_count()} events in {describe_store(url)} ({elapsed:.1f} s)."
     )
     first = next(demo_dossiers())["reference"]
-    out.print(f"Next: [bold]aidflow show {first}[/bold]   (or aidflow schemes, aidflow --help)")
+    out.print(styled("Next: ", (f"aidflow show {first}", "bold"), "   (or aidflow schemes, aidflow --help)"))
 
 
 def _portfolio_table(app: Aidflow) -> None:
@@ -271,8 +272,8 @@ def explain(
     for item in trail:
         record = item["record"]
         version = record.get("rulebook_version") or record.get("policy") or ""
-        out.print(f"[bold]#{item['number']} {item['kind']}[/bold] on {item['on']}"
-                  + (f" — {version}" if version else ""))
+        out.print(styled((f"#{item['number']} {item['kind']}", "bold"),
+                         f" on {item['on']}" + (f" — {version}" if version else "")))
         out.print(_render_decision(item["kind"], record), markup=False, highlight=False)
         out.print()
 
@@ -316,8 +317,8 @@ def dossier_run(
         return
     out.print(f"{result.steps_recorded} steps recorded for {result.reference}.")
     if result.state is not None:
-        out.print(f"status: [bold]{result.state.status}[/bold], awarded {_eur(result.state.awarded)}, "
-                  f"paid {_eur(result.state.paid)}")
+        out.print(styled("status: ", (result.state.status, "bold"),
+                         f", awarded {_eur(result.state.awarded)}, paid {_eur(result.state.paid)}"))
 
 
 @clawback_cli.command("assess")
@@ -348,8 +349,8 @@ def clawback_assess(
         table.add_row(breach.obligation.value, str(breach.on), _eur(breach.amount.amount), status,
                       breach.explanation)
     out.print(table)
-    out.print(f"paid {_eur(assessment.paid.amount)}, repaid {_eur(assessment.repaid.amount)}, "
-              f"[bold]total due {_eur(assessment.total_due.amount)}[/bold]")
+    out.print(styled(f"paid {_eur(assessment.paid.amount)}, repaid {_eur(assessment.repaid.amount)}, ",
+                     (f"total due {_eur(assessment.total_due.amount)}", "bold")))
     out.print(assessment.explanation)
 
 
@@ -393,13 +394,13 @@ def main(argv: list[str] | None = None) -> int:
     except AidflowError as error:
         known = not error.field or error.field in error.message or isinstance(error, StepRefused)
         where = "" if known else f"{error.field}: "
-        err.print(f"[red]error:[/red] {where}{error.message}", markup=True, soft_wrap=True)
+        err.print(styled(("error:", "red"), f" {where}{error.message}"), soft_wrap=True)
         return EXIT_REFUSED
     except SystemExit as done:  # usage errors and --help, already printed by typer
         return done.code if isinstance(done.code, int) else EXIT_REFUSED
     except OSError as error:  # a file named on the command line cannot be read or written
         name = f" {error.filename!s:.80}" if error.filename else ""
-        err.print(f"[red]error:[/red] cannot use{name}: {error.strerror or error}", soft_wrap=True)
+        err.print(styled(("error:", "red"), f" cannot use{name}: {error.strerror or error}"), soft_wrap=True)
         return EXIT_REFUSED
     except KeyboardInterrupt:
         err.print("interrupted: every step recorded before the interruption is kept")
@@ -407,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         if os.environ.get("AIDFLOW_DEBUG"):
             raise
-        err.print(f"[red]internal error:[/red] {type(error).__name__}: {error}", soft_wrap=True)
+        err.print(styled(("internal error:", "red"), f" {type(error).__name__}: {error}"), soft_wrap=True)
         err.print("(set AIDFLOW_DEBUG=1 to see the traceback)")
         return EXIT_INTERNAL
     return 0

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from aidflow.adapters.configuration import configured_options
 from aidflow.adapters.store import resolve_store_url
@@ -22,8 +23,15 @@ EXIT_REFUSED = 1
 EXIT_INTERNAL = 3
 
 _WIDTH = None if sys.stdout.isatty() else 150
-out = Console(highlight=False, width=_WIDTH)
-err = Console(stderr=True, highlight=False)
+# Markup is off: names, reasons and file paths come from users, and "[/x]" in one of them must
+# print as text, not break the output (styles are given as Text spans instead).
+out = Console(highlight=False, markup=False, width=_WIDTH)
+err = Console(stderr=True, highlight=False, markup=False)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """A line of plain text with styled spans: ``styled(("error:", "red"), " message")``."""
+    return Text.assemble(*parts)
 
 StoreOption = Annotated[
     str | None,

@@ -18,19 +18,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from aidflow.adapters.bulk_import import DEFAULT_BATCH_SIZE, ImportProgress, ImportReport, import_jsonl
-from aidflow.adapters.cli_common import open_app
+from aidflow.adapters.cli_common import err, open_app, out
 from aidflow.adapters.store import describe_store, resolve_store_url
 from aidflow.application.service import Aidflow
 
 EXIT_REFUSED = 1
 
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
-err = Console(stderr=True, highlight=False)
 
 StoreOption = Annotated[
     str | None,
@@ -72,7 +69,7 @@ def import_dossiers(
 
 def _run(app: Aidflow, file: Path, batch_size: int) -> ImportReport:
     columns = (
-        TextColumn("importing {task.fields[name]}"),
+        TextColumn("importing {task.fields[name]}", markup=False),
         BarColumn(),
         TaskProgressColumn(),
         TextColumn("{task.fields[counts]}"),

@@ -19,9 +19,8 @@ from datetime import date
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from aidflow.adapters.cli_common import open_app
+from aidflow.adapters.cli_common import open_app, out
 from aidflow.adapters.personal import CIPHER_KEY_ENV_VAR, erase, sealer_of
 from aidflow.adapters.store import describe_store, resolve_store_url
 from aidflow.application.service import Aidflow
@@ -34,8 +33,6 @@ DE_MINIMIS_RECORD_YEARS = 10
 """Regulation (EU) 2023/2831, art. 6(4): records of individual de minimis aid are kept
 10 years from the grant (aidflow's default reading; the Region's DPO confirms it)."""
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
 
 StoreOption = Annotated[
     str | None,
