@@ -336,3 +336,14 @@ def test_an_increase_back_after_a_decrease_enters_only_what_the_ledger_lacks(app
 
     assert _ledger(app)[-1] == (date(2025, 7, 1), Decimal("10000.00"), f"{CONVENTION}/amendment-2")
     assert sum(amount for _, amount, _ in _ledger(app)) == Decimal("260000.00")
+
+
+def test_another_aid_whose_reference_starts_like_this_one_is_not_taken_for_it(app):
+    """References may contain '/': the ledger is matched on exact references, not prefixes."""
+    signed(app)  # 250 000 entered as 2024-CEA-0042/CP/2024-03/12.04
+    company = app.company(SIREN)
+    company.record_aid_granted(date(2025, 1, 10), Money("40000.00"), "de_minimis", f"{REFERENCE}/B/other")
+    app.save(company)
+
+    with pytest.raises(CeilingExceeded, match=r"de minimis headroom of 10000\.00"):
+        app.amend(REFERENCE, _increase("280000.00", "80000.00"))  # +30 000 > 300 000 − 290 000

@@ -25,7 +25,13 @@ from pydantic import Field
 from aidflow.application import commands as c
 from aidflow.application.errors import InputError
 from aidflow.application.views import View
-from aidflow.domain.company import Company, check_de_minimis_increase
+from aidflow.domain.aid_application import AidApplication
+from aidflow.domain.company import (
+    Company,
+    amendment_ledger_reference,
+    award_ledger_reference,
+    check_de_minimis_increase,
+)
 from aidflow.domain.convention import Amendment, Convention, TermsInForce
 from aidflow.domain.errors import DomainRuleViolation, InvalidValue
 from aidflow.domain.rulebook import RuleBook
@@ -102,6 +108,8 @@ class AmendmentHost(Protocol):
 
     def company(self, siren: str) -> Company | None: ...
 
+    def application(self, reference: str) -> AidApplication: ...
+
     @property
     def rulebook(self) -> RuleBook: ...
 
@@ -153,7 +161,7 @@ class AmendmentVerbs:
             self._commit(convention)
             return amendment
         company, increase = ledger
-        reference_in_ledger = f"{convention.number}/amendment-{amendment.number}"
+        reference_in_ledger = amendment_ledger_reference(convention.number, amendment.number)
         company.record_aid_granted(cmd.on, increase, StateAidRegime.DE_MINIMIS, reference_in_ledger)
         self._commit(convention, company)
         return amendment
@@ -165,7 +173,8 @@ class AmendmentVerbs:
 
         Only an increase of a de minimis award is a new aid granted on the amendment date. The
         increase is measured against what the ledger already holds for this aid (the award,
-        ``REFERENCE/…``, and earlier increases, ``CONVENTION/amendment-N``). A decrease is not
+        ``APPLICATION/DELIBERATION``, and earlier increases, ``CONVENTION/amendment-N``,
+        matched exactly). A decrease is not
         entered, so a later increase back to an amount already entered adds nothing: the
         ledger may overstate the company's exposure, never understate it (ADR 0007).
         """
@@ -173,13 +182,15 @@ class AmendmentVerbs:
         if terms.regime is not StateAidRegime.DE_MINIMIS or siren is None:
             return None
         company = self.company(siren.value) or Company.register(siren.value, convention.beneficiary.name, on)
-        own = (f"{convention.application_reference}/", f"{convention.number}/amendment-")
-        entered = sum(
-            (aid.amount.amount for aid in company.aids_granted
-             if aid.regime is StateAidRegime.DE_MINIMIS and aid.reference.startswith(own)),
-            Decimal("0.00"),
+        decided = self.application(convention.application_reference).award
+        own = {amendment_ledger_reference(convention.number, a.number) for a in convention.amendments}
+        if decided is not None:
+            own.add(award_ledger_reference(convention.application_reference, decided.decision.deliberation))
+        entered = Money.total(
+            aid.amount for aid in company.aids_granted
+            if aid.regime is StateAidRegime.DE_MINIMIS and aid.reference in own
         )
-        increase = award.total.amount - entered
+        increase = award.total.amount - entered.amount
         if increase <= 0:
             return None
         rules = self.rulebook.version_on(on)

@@ -51,7 +51,7 @@ from aidflow.domain.appraisal import (
     compute_award_cap,
 )
 from aidflow.domain.clawback import DEFAULT_POLICY, BreachDecision, ClawbackAssessment, ClawbackPolicy
-from aidflow.domain.company import Company, ImpactScores
+from aidflow.domain.company import Company, ImpactScores, award_ledger_reference
 from aidflow.domain.convention import Convention, ConventionStatus
 from aidflow.domain.eligibility import EligibilityFacts, check_eligibility
 from aidflow.domain.errors import DomainRuleViolation, InvalidTransition, InvalidValue
@@ -454,7 +454,7 @@ class Aidflow(AuditVerbs, CallVerbs, AmendmentVerbs, FrameworkVerbs, Application
         cap.check_award(split)
         application.decide_award(split, decision, terms, cap.to_dict())
         if company is not None:
-            ledger_ref = f"{reference}/{cmd.deliberation}"
+            ledger_ref = award_ledger_reference(reference, cmd.deliberation)
             company.record_aid_granted(cmd.on, split.total, terms.regime.value, ledger_ref)
         self._commit(application, company)
 

@@ -260,6 +260,16 @@ def de_minimis_exposure(
     return best, best_end
 
 
+def award_ledger_reference(application_reference: str, deliberation: str) -> str:
+    """The ledger reference of an award: ``APPLICATION/DELIBERATION``."""
+    return f"{application_reference}/{deliberation}"
+
+
+def amendment_ledger_reference(convention_number: str, amendment_number: int) -> str:
+    """The ledger reference of an amendment's increase: ``CONVENTION/amendment-N``."""
+    return f"{convention_number}/amendment-{amendment_number}"
+
+
 def check_de_minimis_increase(
     aids: Iterable[GrantedAid], increase: Money, on: date, ceiling: Money, years: int = DE_MINIMIS_YEARS
 ) -> None:
