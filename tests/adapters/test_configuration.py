@@ -53,6 +53,10 @@ class HalfPolicy:
 
 
 not_a_policy = 42
+
+
+def failing_factory():
+    raise RuntimeError("no policy today")
 """
 
 
@@ -145,6 +149,7 @@ def test_without_the_variables_the_built_in_rules_apply(
         ("AIDFLOW_CLAWBACK_POLICY", "no_such_module:Policy", "cannot find"),
         ("AIDFLOW_CLAWBACK_POLICY", "region_policy:NoSuch", "cannot find"),
         ("AIDFLOW_CLAWBACK_POLICY", "region_policy:not_a_policy", "not a clawback policy"),
+        ("AIDFLOW_CLAWBACK_POLICY", "region_policy:failing_factory", "failed when called"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_variable_and_nothing_is_opened(
@@ -177,3 +182,15 @@ def test_a_policy_object_a_class_and_a_factory_are_all_accepted(region: Path) ->
     with pytest.raises(InvalidValue) as refused:
         load_policy(":HalfPolicy")
     assert refused.value.field == "AIDFLOW_CLAWBACK_POLICY"
+
+
+def test_an_apps_catalogue_is_its_own() -> None:
+    """The built-in catalogue is cached: changing one app's must not change another's."""
+    from aidflow.application.service import Aidflow  # noqa: PLC0415
+
+    first, second = Aidflow("memory:"), Aidflow("memory:")
+    first.catalogue.pop("CEA")
+
+    assert "CEA" in second.catalogue
+    first.close()
+    second.close()

@@ -169,3 +169,11 @@ def test_the_default_attribuant_is_the_regions_luhn_valid_siret() -> None:
 
     assert str(siret.siren) == "200053791"
     assert scdl.OCCITANIE.name == "Région Occitanie"
+
+
+@pytest.mark.parametrize("minimum", ["NaN", "Infinity", "-1", "lots"])
+def test_a_bad_minimum_is_refused(demo_store: str, minimum: str) -> None:
+    result = CliRunner().invoke(audit_app, ["export", "scdl", "--store", demo_store, "--minimum", minimum])
+
+    assert result.exit_code == 1
+    assert "--minimum takes an amount" in str(result.exception)

@@ -329,16 +329,48 @@ def test_an_edited_bundle_with_a_forged_manifest_still_fails(bundle: Path) -> No
     assert [f.kind.value for f in report.chain.findings] == ["modified"]
 
 
+def _forge_consistently(bundle: Path) -> None:
+    """What a forger with the bundle's format can do: edit a recorded fact (the beneficiary's
+    name at submission), recompute the links of that aggregate from there, the store digest,
+    the heads and the file hashes in the manifest."""
+    import hashlib  # noqa: PLC0415 - the forger's tool
+
+    events = [json.loads(line) for line in (bundle / EVENTS_FILE).read_text(encoding="utf-8").splitlines()]
+    chain = [json.loads(line) for line in (bundle / CHAIN_FILE).read_text(encoding="utf-8").splitlines()]
+    edited = next(e for e in events if "Atelier Garonne SAS" in e.get("state", ""))
+    edited["state"] = edited["state"].replace("Atelier Garonne SAS", "Atelier Garonne SARL")
+    own = {(c["originator_id"], c["version"]): c for c in chain if "originator_id" in c}
+    aggregate = edited["originator_id"]
+    first = edited["version"] == 1
+    previous = GENESIS if first else bytes.fromhex(own[aggregate, edited["version"] - 1]["link"])
+    for event in sorted((e for e in events if e["originator_id"] == aggregate), key=lambda e: e["version"]):
+        if event["version"] < edited["version"]:
+            continue
+        previous = link(previous, event["topic"], aggregate, event["version"], event["state"].encode("utf-8"))
+        own[aggregate, event["version"]]["link"] = previous.hex()
+    (bundle / EVENTS_FILE).write_text(
+        "".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n" for e in events), encoding="utf-8"
+    )
+    (bundle / CHAIN_FILE).write_text(
+        "".join(json.dumps(c, sort_keys=True) + "\n" for c in chain), encoding="utf-8"
+    )
+    manifest = json.loads((bundle / MANIFEST_FILE).read_text(encoding="utf-8"))
+    manifest["store_digest"]["digest"] = fold_digest(bytes.fromhex(c["link"]) for c in chain).hex()
+    manifest["heads"][aggregate]["link"] = previous.hex()
+    for name in (EVENTS_FILE, CHAIN_FILE):
+        manifest["files"][name] = hashlib.sha256((bundle / name).read_bytes()).hexdigest()
+    (bundle / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+
+
 def test_a_consistently_rewritten_bundle_fails_against_the_published_digest(bundle: Path) -> None:
     published = json.loads((bundle / MANIFEST_FILE).read_text(encoding="utf-8"))["store_digest"]["digest"]
-    chain = [json.loads(line) for line in (bundle / CHAIN_FILE).read_text(encoding="utf-8").splitlines()]
-    chain[0]["link"] = "00" * 32
-    (bundle / CHAIN_FILE).write_text("".join(json.dumps(c) + "\n" for c in chain), encoding="utf-8")
 
+    _forge_consistently(bundle)
+
+    assert verify_bundle(bundle).ok  # on its own, a consistent forgery verifies
     report = verify_bundle(bundle, expect_digest=published)
-
     assert not report.ok
-    assert fold_digest(bytes.fromhex(c["link"]) for c in chain).hex() != published
+    assert report.expected_digest_found_at is None
 
 
 def test_cli_export_bundle_then_verify_offline(app: Aidflow, store_url: str, tmp_path: Path) -> None:
@@ -352,3 +384,31 @@ def test_cli_export_bundle_then_verify_offline(app: Aidflow, store_url: str, tmp
 
     assert checked.exit_code == 0, checked.output
     assert json.loads(checked.output)["bundle_reference"] == REFERENCE
+
+
+def test_a_missing_bundle_folder_is_refused_not_reported_as_tampering(tmp_path: Path) -> None:
+    result = CliRunner().invoke(audit_app, ["verify", "--bundle", str(tmp_path / "no-such-bundle")])
+
+    assert result.exit_code == 1
+    assert "is not a folder" in str(result.exception)
+
+
+@pytest.mark.parametrize("manifest", ["{not json", "[1, 2]"])
+def test_an_unreadable_manifest_is_a_finding_not_an_internal_error(bundle: Path, manifest: str) -> None:
+    (bundle / MANIFEST_FILE).write_text(manifest, encoding="utf-8")
+
+    report = verify_bundle(bundle)
+    result = CliRunner().invoke(audit_app, ["verify", "--bundle", str(bundle)])
+
+    assert not report.ok
+    assert any(MANIFEST_FILE in p for p in report.problems)
+    assert result.exit_code == EXIT_TAMPERED
+
+
+def test_a_state_that_is_not_text_is_a_finding(bundle: Path) -> None:
+    _edit_first_line(bundle / EVENTS_FILE, lambda d: d.update(state=12))
+
+    report = verify_bundle(bundle)
+
+    assert not report.ok
+    assert any("malformed bundle line" in p for p in report.problems)

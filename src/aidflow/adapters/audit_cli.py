@@ -116,6 +116,9 @@ def verify(
 ) -> None:
     """Recompute the hash chain from the stored events and report any tampering; print the store digest."""
     if bundle is not None:
+        if not bundle.is_dir():
+            msg = f"--bundle: {str(bundle)!r} is not a folder (give the folder export-bundle wrote)"
+            raise InvalidValue(msg, field="--bundle", value=str(bundle))
         report = verify_bundle(bundle, expect_digest)
         data = _bundle_json(report)
         if reference is not None and report.reference not in (None, reference):
@@ -262,8 +265,10 @@ def export_scdl(
     try:
         threshold = Decimal(minimum)
     except InvalidOperation:
+        threshold = Decimal("NaN")
+    if not threshold.is_finite() or threshold < 0:
         msg = f"--minimum takes an amount such as 23000, got {minimum!r}"
-        raise InvalidValue(msg, field="--minimum", value=minimum) from None
+        raise InvalidValue(msg, field="--minimum", value=minimum)
     try:
         Siret(id_attribuant)
     except AidflowError as error:

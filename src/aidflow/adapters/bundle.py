@@ -164,7 +164,14 @@ def _load_manifest(directory: Path, report: BundleReport) -> dict[str, Any] | No
     if not manifest_path.is_file():
         report.problems.append(f"no {MANIFEST_FILE} in {directory}")
         return None
-    manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        report.problems.append(f"{MANIFEST_FILE} is not JSON: {error}")
+        return None
+    if not isinstance(manifest, dict):
+        report.problems.append(f"{MANIFEST_FILE} is not a JSON object")
+        return None
     if manifest.get("format") != BUNDLE_FORMAT or manifest.get("chain_format") != CHAIN_FORMAT:
         report.problems.append(
             f"unknown bundle format {manifest.get('format')!r} / {manifest.get('chain_format')!r} "
@@ -214,7 +221,7 @@ def verify_bundle(directory: Path, expect_digest: str | None = None) -> BundleRe
                     version=int(d.get("version", 0)), link=bytes.fromhex(d["link"]))
             for d in chain_rows
         ]
-    except (KeyError, ValueError, TypeError) as error:
+    except (KeyError, ValueError, TypeError, AttributeError) as error:
         report.problems.append(f"malformed bundle line: {type(error).__name__}: {error}")
         return report
     own = [r for r, d in zip(all_links, chain_rows, strict=True) if "originator_id" in d]

@@ -94,14 +94,18 @@ def load_policy(spec: str) -> ClawbackPolicy:
         found: Any = importlib.import_module(module_name)
         for part in attribute.split("."):
             found = getattr(found, part)
-    except (ImportError, AttributeError) as error:
-        msg = f"{POLICY_ENV_VAR}: cannot find {spec!r}: {error}"
+    except Exception as error:  # noqa: BLE001 - any failure of the plugin's import is a refusal
+        msg = f"{POLICY_ENV_VAR}: cannot find {spec!r}: {type(error).__name__}: {error}"
         raise InvalidValue(msg, field=POLICY_ENV_VAR, value=spec) from None
     if not _is_policy(found) or isinstance(found, type):
         if not callable(found):
             msg = f"{POLICY_ENV_VAR}: {spec!r} is not a clawback policy (it needs name, version and assess)"
             raise InvalidValue(msg, field=POLICY_ENV_VAR, value=spec)
-        found = found()
+        try:
+            found = found()
+        except Exception as error:  # noqa: BLE001 - the plugin's own failure, reported as a refusal
+            msg = f"{POLICY_ENV_VAR}: {spec!r} failed when called: {type(error).__name__}: {error}"
+            raise InvalidValue(msg, field=POLICY_ENV_VAR, value=spec) from None
     if not _is_policy(found):
         msg = f"{POLICY_ENV_VAR}: {spec!r} did not give a clawback policy (it needs name, version and assess)"
         raise InvalidValue(msg, field=POLICY_ENV_VAR, value=spec)

@@ -146,7 +146,7 @@ class Aidflow(AuditVerbs, CallVerbs, AmendmentVerbs, FrameworkVerbs, Application
         self.clawback_policy = clawback_policy
         self.rulebook = default_rulebook() if rulebook is None else rulebook
         self.grids = load_modulation_grids() if grids is None else grids
-        self.catalogue = builtin_catalogue() if catalogue is None else dict(catalogue)
+        self.catalogue = dict(builtin_catalogue() if catalogue is None else catalogue)  # never the cache
         super().__init__(env=settings)
 
     def construct_mapper(self) -> Mapper[UUID]:
@@ -648,6 +648,7 @@ class Aidflow(AuditVerbs, CallVerbs, AmendmentVerbs, FrameworkVerbs, Application
     def dossier(self, reference: str) -> DossierView:
         """The state of one dossier, from its application reference or convention number."""
         application, convention = self.resolve(reference)
+        today = self.clock()  # read once: the obligations and the advance are seen on the same day
         award = application.award
         view: dict[str, Any] = {
             "reference": application.reference,
@@ -708,11 +709,11 @@ class Aidflow(AuditVerbs, CallVerbs, AmendmentVerbs, FrameworkVerbs, Application
                 ],
                 programme_completed_on=convention.completion.on if convention.completion else None,
                 repaid=convention.repaid.amount,
-                obligations=_obligations(convention, self.clock()),
+                obligations=_obligations(convention, today),
                 clawback=(
                     convention.latest_assessment.to_dict() if convention.latest_assessment else None
                 ),
-                advance=_advance(convention, self.clock()),
+                advance=_advance(convention, today),
                 recovery={
                     "ordered": convention.ordered.amount,
                     "repaid": convention.repaid.amount,
