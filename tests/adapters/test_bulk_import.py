@@ -145,13 +145,17 @@ def test_unreadable_lines_are_refused_with_their_line_number(tmp_path):
 
 
 def test_batch_sizes_do_not_change_what_is_recorded(tmp_path):
-    source = write_jsonl(tmp_path / "demo.jsonl", [*DEMO[:9], overpaid(signed(DEMO)[3])])
+    refused = overpaid(signed(DEMO[9:])[0])  # a dossier not among the nine: refused, not skipped
+    source = write_jsonl(tmp_path / "demo.jsonl", [*DEMO[:9], refused])
     results = []
     for size in (1, 4, 500):
         app = Aidflow(store="memory:")
         report = import_jsonl(app, source, batch_size=size)
         results.append((report.recorded, len(report.refused), app.event_count()))
-    assert results[0] == results[1] == results[2]
+    one_by_one = Aidflow(store="memory:")
+    for dossier in DEMO[:9]:
+        run_dossier(one_by_one, dossier)
+    assert results[0] == results[1] == results[2] == (9, 1, one_by_one.event_count())
 
 
 def test_progress_is_reported_after_each_batch(tmp_path):

@@ -29,6 +29,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.tests import persistence as contract
 from eventsourcing.utils import Environment
 
+from aidflow.adapters.chained_sqlite import ChainedSQLiteApplicationRecorder
 from aidflow.adapters.store import env_for_store
 from aidflow.application.service import Aidflow
 from helpers import create_schema, drop_schema, join_test_threads, postgres_server_url, schema_url
@@ -132,6 +133,7 @@ class TestPostgresApplicationRecorder(
 def test_the_application_uses_these_recorder_classes(tmp_path: Path) -> None:
     app = Aidflow(store=f"sqlite:///{tmp_path}/aidflow.sqlite")
     try:
+        assert type(app.recorder) is ChainedSQLiteApplicationRecorder  # the chain is written
         assert isinstance(app.recorder, SQLiteApplicationRecorder)
         assert isinstance(app.recorder, ApplicationRecorder)
     finally:

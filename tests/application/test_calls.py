@@ -210,11 +210,12 @@ def test_a_project_reference_is_used_once_and_lineage_needs_a_known_project(mem)
 def test_amend_until_the_deadline_then_withdraw(mem):
     published(mem)
     mem.submit_candidacy(CALL, submit_command())
+    period = mem.candidacy("P-01").period
     mem.amend_candidacy("P-01", {"on": "2024-03-31", "lead": sme(budget="500000.00"),
                                  "partners": [lab(), esn()], "title": "Jumeau v2"})
     candidacy = mem.candidacy("P-01")
     assert (candidacy.title, candidacy.budget.amount, candidacy.period) == (
-        "Jumeau v2", Decimal("800000.00"), mem.candidacy("P-01").period)
+        "Jumeau v2", Decimal("800000.00"), period)
     with pytest.raises(DeadlinePassed):
         mem.amend_candidacy("P-01", {"on": "2024-04-01", "lead": sme(), "partners": [lab(), esn()]})
     mem.withdraw_candidacy("P-01", {"on": "2024-04-02", "reason": "partner left"})
