@@ -555,3 +555,14 @@ def test_MODULATION_intensity_factor_out_of_range_is_refused() -> None:
 
 def test_R1_scores_value_type_accepted() -> None:
     assert appraisal_facts(scores=ImpactScores(**GOOD)).scores == ImpactScores(**GOOD)
+
+
+@pytest.mark.parametrize("value", ["400000.005", "-1.001"])
+def test_a_self_financing_capacity_with_more_than_cents_is_refused_not_rounded(value: str) -> None:
+    with pytest.raises(InvalidValue, match="more than 2 decimal places") as refused:
+        appraisal_facts(self_financing_capacity=value)
+    assert refused.value.field == "self_financing_capacity"
+
+
+def test_a_negative_self_financing_capacity_in_cents_is_kept() -> None:
+    assert appraisal_facts(self_financing_capacity="-1250.50").self_financing_capacity == Decimal("-1250.50")

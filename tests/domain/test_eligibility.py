@@ -319,3 +319,10 @@ def test_E2_beneficiary_kind_must_be_known() -> None:
 
 def test_E1_kind_enum_accepted() -> None:
     assert facts(beneficiary_kind=BeneficiaryKind.FARM).beneficiary_kind is BeneficiaryKind.FARM
+
+
+def test_equity_with_more_than_cents_is_refused() -> None:
+    with pytest.raises(InvalidValue, match="more than 2 decimal places") as refused:
+        facts(equity="12.345")
+    assert refused.value.field == "equity"
+    assert facts(equity="-12.30").equity == Decimal("-12.30")

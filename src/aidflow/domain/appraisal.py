@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from attrs import Attribute, field, frozen
@@ -44,6 +44,10 @@ from aidflow.domain.values import (
     Money,
     StateAidRegime,
     as_date,
+    optional_money,
+    parse_decimal,
+    signed_amount,
+    to_money,
 )
 
 RATIO_PLACES = Decimal("0.0001")
@@ -61,30 +65,11 @@ class MissingFact(DomainRuleViolation):
 
 
 def _decimal(value: object, name: str) -> Decimal:
-    if isinstance(value, bool | float):
-        msg = f"{name} must be a decimal string or Decimal, not {type(value).__name__} {value!r}"
-        raise InvalidValue(msg, field=name, value=value)
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value))
-    except InvalidOperation:
-        msg = f"{name} {value!r} is not a decimal number"
-        raise InvalidValue(msg, field=name, value=value) from None
-    if not number.is_finite():
-        msg = f"{name} {value!r} is not a finite number"
-        raise InvalidValue(msg, field=name, value=value)
-    return number
+    return parse_decimal(value, name)
 
 
 def _signed_amount(value: object) -> Decimal:
-    return _decimal(value, "self_financing_capacity").quantize(CENT)
-
-
-def _money(value: object) -> Money:
-    return value if isinstance(value, Money) else Money(value)
-
-
-def _optional_money(value: object) -> Money | None:
-    return None if value is None else _money(value)
+    return signed_amount(value, "self_financing_capacity")
 
 
 def _optional_scores(value: object) -> ImpactScores | None:
@@ -144,16 +129,16 @@ class AppraisalFacts:
     """
 
     on: date = field(converter=as_date)
-    requested: Money = field(converter=_money)
-    financial_income: Money = field(converter=_money)
-    dividends_paid: Money = field(converter=_money)
+    requested: Money = field(converter=to_money)
+    financial_income: Money = field(converter=to_money)
+    dividends_paid: Money = field(converter=to_money)
     self_financing_capacity: Decimal = field(converter=_signed_amount)
-    shareholder_dividends: Money = field(converter=_money)
-    executive_total_pay: Money = field(converter=_money)
-    requested_grant: Money | None = field(default=None, converter=_optional_money)
+    shareholder_dividends: Money = field(converter=to_money)
+    executive_total_pay: Money = field(converter=to_money)
+    requested_grant: Money | None = field(default=None, converter=optional_money)
     scores: ImpactScores | None = field(default=None, converter=_optional_scores)
     baseline_scores: ImpactScores | None = field(default=None, converter=_optional_scores)
-    eligible_expenses: Money | None = field(default=None, converter=_optional_money)
+    eligible_expenses: Money | None = field(default=None, converter=optional_money)
 
     @property
     def grant_requested(self) -> Money:
@@ -641,10 +626,10 @@ class AwardCapFacts:
     """
 
     on: date = field(converter=as_date)
-    requested: Money = field(converter=_money)
+    requested: Money = field(converter=to_money)
     terms: SchemeTerms
     size: CompanySize | None = field(default=None, converter=_optional_size)
-    eligible_expenses: Money | None = field(default=None, converter=_optional_money)
+    eligible_expenses: Money | None = field(default=None, converter=optional_money)
     intensity_factor: Decimal = field(default=ONE, converter=_factor, validator=_fraction)
     refused: bool = False
     appraisal_grid: str | None = None

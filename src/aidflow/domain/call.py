@@ -56,6 +56,9 @@ from aidflow.domain.values import (
     _optional_figures,
     _optional_siren,
     _optional_siret,
+    as_date,
+    optional_money,
+    to_money,
 )
 
 OCCITANIE_DEPARTMENTS = frozenset(
@@ -143,36 +146,12 @@ def _decimal(value: object) -> Decimal:
     return number
 
 
-def _money(value: object) -> Money:
-    return value if isinstance(value, Money) else Money(value)
-
-
-def _optional_money(value: object) -> Money | None:
-    return None if value is None else _money(value)
-
-
 def _optional_size(value: object) -> CompanySize | None:
     return None if value is None else CompanySize(str(value))
 
 
 def _optional_department(value: object) -> str | None:
     return None if value is None else _department(value)
-
-
-def _date(value: object) -> date:
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    msg = f"date must be ISO YYYY-MM-DD, got {value!r}"
-    raise InvalidValue(msg, field="date", value=value)
-
-
-def _optional_date(value: object) -> date | None:
-    return None if value is None else _date(value)
 
 
 def _nonempty(_instance: object, attribute: Attribute[str], value: str) -> None:
@@ -218,8 +197,8 @@ class Wave:
 
     code: str = field(validator=_nonempty)
     label: str = field(validator=_nonempty)
-    deadline: date = field(converter=_date)
-    envelope: Money | None = field(default=None, converter=_optional_money)
+    deadline: date = field(converter=as_date)
+    envelope: Money | None = field(default=None, converter=optional_money)
 
 
 @frozen
@@ -393,9 +372,9 @@ class CallTerms:
     title: str = field(validator=_nonempty)
     theme: str = field(validator=_nonempty)
     legal_basis: tuple[LegalReference, ...] = field(converter=_tuple)
-    envelope: Money = field(converter=_money)
-    opens_on: date = field(converter=_date)
-    deadline: date = field(converter=_date)
+    envelope: Money = field(converter=to_money)
+    opens_on: date = field(converter=as_date)
+    deadline: date = field(converter=as_date)
     strands: tuple[Strand, ...] = field(converter=_tuple)
     admission: Admission
     waves: tuple[Wave, ...] = field(default=(), converter=_tuple)
@@ -581,8 +560,8 @@ class Partner:
 
     name: str = field(validator=_nonempty)
     kind: BeneficiaryKind = field(converter=BeneficiaryKind)
-    budget: Money = field(converter=_money)
-    requested: Money = field(converter=_money)
+    budget: Money = field(converter=to_money)
+    requested: Money = field(converter=to_money)
     role: str = "partner"
     siren: Siren | None = field(default=None, converter=_optional_siren)
     siret: Siret | None = field(default=None, converter=_optional_siret)

@@ -47,7 +47,7 @@ from aidflow.domain.obligations import (
     Wording,
     obligation_windows,
 )
-from aidflow.domain.values import Money, as_date
+from aidflow.domain.values import Money, as_date, optional_money, to_money
 
 DISCRETIONARY = (ObligationId.O4, ObligationId.O5, ObligationId.O6)
 """Obligations whose breach waits for the Region's decision ("pourra", L3428-3432; O6 by default)."""
@@ -60,24 +60,12 @@ class ConflictingDecisions(DomainRuleViolation):
 # ------------------------------------------------------------------ inputs
 
 
-def _money(value: object) -> Money:
-    return value if isinstance(value, Money) else Money(value)
-
-
-def _optional_money(value: object) -> Money | None:
-    return None if value is None else _money(value)
-
-
-def _date(value: object) -> date:
-    return as_date(value)
-
-
 @frozen(order=True)
 class DatedAmount:
     """An amount of money paid or received on a business date."""
 
-    on: date = field(converter=_date)
-    amount: Money = field(converter=_money)
+    on: date = field(converter=as_date)
+    amount: Money = field(converter=to_money)
 
 
 @frozen
@@ -94,8 +82,8 @@ class BreachDecision:
     """
 
     obligation: ObligationId = field(converter=ObligationId)
-    on: date = field(converter=_date)
-    amount: Money | None = field(default=None, converter=_optional_money)
+    on: date = field(converter=as_date)
+    amount: Money | None = field(default=None, converter=optional_money)
     waived: bool = False
 
     def __attrs_post_init__(self) -> None:
@@ -164,11 +152,11 @@ class Breach:
     """
 
     obligation: ObligationId = field(converter=ObligationId)
-    on: date = field(converter=_date)
-    amount: Money = field(converter=_money)
+    on: date = field(converter=as_date)
+    amount: Money = field(converter=to_money)
     established: bool = field()
     explanation: str = field()
-    proposed: Money | None = field(default=None, converter=_optional_money)
+    proposed: Money | None = field(default=None, converter=optional_money)
     waived: bool = False
 
     @property
@@ -209,11 +197,11 @@ class ClawbackAssessment:
         explanation: the total's computation in words.
     """
 
-    as_of: date = field(converter=_date)
+    as_of: date = field(converter=as_date)
     policy: str = field()
     policy_version: str = field()
-    paid: Money = field(converter=_money)
-    repaid: Money = field(converter=_money)
+    paid: Money = field(converter=to_money)
+    repaid: Money = field(converter=to_money)
     breaches: tuple[Breach, ...] = field(converter=_breaches)
     total_due: Money = field()
     terms: ConventionTerms = field()

@@ -29,7 +29,7 @@ from aidflow.domain.company import ImpactScores, SelfDiagnosis, required_module
 from aidflow.domain.errors import InvalidValue
 from aidflow.domain.rulebook import Explanation, RuleBookVersion
 from aidflow.domain.scheme import SchemeTerms
-from aidflow.domain.values import BeneficiaryKind, as_date
+from aidflow.domain.values import BeneficiaryKind, as_date, signed_amount
 
 DEFAULT_EXEMPT_KINDS = (BeneficiaryKind.PUBLIC_BODY, BeneficiaryKind.RESEARCH_ORGANISATION)
 
@@ -85,18 +85,7 @@ def _kinds(values: Iterable[Any]) -> tuple[BeneficiaryKind, ...]:
 
 
 def _equity(value: object) -> Decimal:
-    if isinstance(value, bool | float):
-        msg = f"equity must be a decimal string or Decimal, not {type(value).__name__} {value!r}"
-        raise InvalidValue(msg, field="equity", value=value)
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value))
-    except InvalidOperation:
-        msg = f"equity {value!r} is not a decimal number"
-        raise InvalidValue(msg, field="equity", value=value) from None
-    if not amount.is_finite():
-        msg = f"equity {value!r} is not a finite number"
-        raise InvalidValue(msg, field="equity", value=value)
-    return amount
+    return signed_amount(value, "equity")
 
 
 def _optional_staff(value: object) -> Decimal | None:

@@ -53,7 +53,7 @@ from eventsourcing.domain import Aggregate, event
 from aidflow.domain.dates import add_months
 from aidflow.domain.errors import DateOutOfOrder, DomainRuleViolation, InvalidTransition, InvalidValue
 from aidflow.domain.identity import natural_id
-from aidflow.domain.values import as_date
+from aidflow.domain.values import as_date, optional_date
 
 SEED = "004_303e0234a63aebae.txt"
 """The seed holding the convention-cadre Région–académies of 6 September 2016."""
@@ -129,14 +129,6 @@ def _tuple(values: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(values)
 
 
-def _date(value: object) -> date:
-    return as_date(value)
-
-
-def _optional_date(value: object) -> date | None:
-    return None if value is None else as_date(value)
-
-
 def _optional_positive(_instance: object, attribute: Attribute[int | None], value: int | None) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         msg = f"{attribute.name} must be a whole number from 1, got {value!r}"
@@ -181,8 +173,8 @@ class Article:
 class FrameworkTerm:
     """The framework's term, both ends included, with its wording in the text."""
 
-    start: date = field(converter=_date)
-    end: date = field(converter=_date)
+    start: date = field(converter=as_date)
+    end: date = field(converter=as_date)
     wording: str | None = None
 
     def __attrs_post_init__(self) -> None:
@@ -242,7 +234,7 @@ class Meeting:
     """A governance body's meeting: date, attendees' organisations, decisions."""
 
     body: str = field(validator=_text)
-    on: date = field(converter=_date)
+    on: date = field(converter=as_date)
     attendees: tuple[str, ...] = field(converter=_strings, validator=_nonempty_strings)
     decisions: tuple[str, ...] = field(default=(), converter=_strings)
 
@@ -255,9 +247,9 @@ class ChildContract:
     title: str = field(validator=_text)
     kind: str = field(validator=_text)
     parties: tuple[str, ...] = field(converter=_strings, validator=_nonempty_strings)
-    signed_on: date = field(converter=_date)
-    start: date = field(converter=_date)
-    end: date = field(converter=_date)
+    signed_on: date = field(converter=as_date)
+    start: date = field(converter=as_date)
+    end: date = field(converter=as_date)
 
     def __attrs_post_init__(self) -> None:
         if self.end < self.start:
@@ -274,9 +266,9 @@ class FrameworkAmendment:
     """
 
     number: int = field(validator=_positive)
-    signed_on: date = field(converter=_date)
+    signed_on: date = field(converter=as_date)
     reason: str = field(validator=_text)
-    end: date | None = field(default=None, converter=_optional_date)
+    end: date | None = field(default=None, converter=optional_date)
     articles: tuple[Article, ...] = field(default=(), converter=_tuple)
     bodies: tuple[GovernanceBody, ...] = field(default=(), converter=_tuple)
     parties: tuple[Party, ...] = field(default=(), converter=_tuple)
@@ -286,9 +278,9 @@ class FrameworkAmendment:
 class Renewal:
     """An explicit renewal: signed on ``on``, the term now runs until ``until``."""
 
-    on: date = field(converter=_date)
-    until: date = field(converter=_date)
-    previous_end: date = field(converter=_date)
+    on: date = field(converter=as_date)
+    until: date = field(converter=as_date)
+    previous_end: date = field(converter=as_date)
     deliberation: str | None = None
 
 
@@ -297,8 +289,8 @@ class Termination:
     """The framework ends on ``effective_on``: by notice given on ``on``, or at its term."""
 
     kind: TerminationKind = field(converter=TerminationKind)
-    on: date = field(converter=_date)
-    effective_on: date = field(converter=_date)
+    on: date = field(converter=as_date)
+    effective_on: date = field(converter=as_date)
     reason: str = ""
 
 

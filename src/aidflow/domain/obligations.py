@@ -44,7 +44,7 @@ from attrs import Attribute, field, frozen
 
 from aidflow.domain.dates import add_months, add_years
 from aidflow.domain.errors import InvalidValue
-from aidflow.domain.values import CompanySize, LegalReference, Money, as_date
+from aidflow.domain.values import CompanySize, LegalReference, Money, as_date, optional_money, to_money
 
 SOURCE_FILE = "002_8b3eb659ad96bcac.txt"
 """The seed file holding deliberation AP/2022-11/03 (line numbers below refer to it)."""
@@ -217,14 +217,6 @@ OBLIGATIONS: Mapping[ObligationId, Obligation] = MappingProxyType(
 # ------------------------------------------------------------------ terms and windows
 
 
-def _date_field(value: object) -> date:
-    return as_date(value)
-
-
-def _money_field(value: object) -> Money:
-    return value if isinstance(value, Money) else Money(value)
-
-
 def _non_negative_int(_instance: object, attribute: Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         msg = f"{attribute.name} must be a non-negative whole number, got {value!r}"
@@ -252,12 +244,12 @@ class ConventionTerms:
         innovation: the scheme is an innovation scheme (O6 and O7 apply).
     """
 
-    signed_on: date = field(converter=_date_field)
+    signed_on: date = field(converter=as_date)
     size_at_signature: CompanySize = field(converter=CompanySize)
-    programme_start: date = field(converter=_date_field)
-    programme_end: date = field(converter=_date_field)
+    programme_start: date = field(converter=as_date)
+    programme_end: date = field(converter=as_date)
     jobs: int = field(validator=_non_negative_int)
-    investment: Money = field(converter=_money_field)
+    investment: Money = field(converter=to_money)
     innovation: bool = field(default=False, validator=_bool)
 
     def __attrs_post_init__(self) -> None:
@@ -390,10 +382,6 @@ def _optional_jobs(value: object) -> int | None:
     return value
 
 
-def _optional_money(value: object) -> Money | None:
-    return None if value is None else _money_field(value)
-
-
 def _optional_text(value: object) -> str | None:
     return None if value is None else str(value)
 
@@ -415,9 +403,9 @@ class MonitoringFact:
     """
 
     kind: FactKind = field(converter=FactKind)
-    on: date = field(converter=_date_field)
+    on: date = field(converter=as_date)
     jobs: int | None = field(default=None, converter=_optional_jobs)
-    value: Money | None = field(default=None, converter=_optional_money)
+    value: Money | None = field(default=None, converter=optional_money)
     destination: str | None = field(default=None, converter=_optional_text)
 
     def __attrs_post_init__(self) -> None:

@@ -28,7 +28,7 @@ from aidflow.domain.values import (
     LegalReference,
     Money,
     StateAidRegime,
-    _optional_money,
+    optional_money,
 )
 
 
@@ -77,8 +77,8 @@ class SchemeTerms:
     admitted_kinds: tuple[BeneficiaryKind, ...] = field(converter=_kinds)
     legal_basis: tuple[LegalReference, ...] = field(converter=_refs)
     regime: StateAidRegime = field(converter=StateAidRegime)
-    ceiling: Money | None = field(default=None, converter=_optional_money)
-    minimum: Money | None = field(default=None, converter=_optional_money)
+    ceiling: Money | None = field(default=None, converter=optional_money)
+    minimum: Money | None = field(default=None, converter=optional_money)
     instrument_ceilings: tuple[InstrumentCeiling, ...] = field(default=(), converter=_ceilings)
     admitted_sizes: tuple[CompanySize, ...] = field(default=(), converter=_sizes)
     staff_below: int | None = None

@@ -469,3 +469,43 @@ class AwardSplit:
 def as_date(value: Any) -> date:  # noqa: ANN401 - parses anything a caller may hand over
     """Parse an ISO date or pass a date through, raising InvalidValue otherwise."""
     return _date(value)
+
+
+def optional_date(value: object) -> date | None:
+    """:func:`as_date`, or None."""
+    return None if value is None else _date(value)
+
+
+def to_money(value: object) -> Money:
+    """A ``Money`` from a Money, a decimal string or a Decimal (attrs converter)."""
+    return _money(value)
+
+
+def optional_money(value: object) -> Money | None:
+    """:func:`to_money`, or None."""
+    return _optional_money(value)
+
+
+def parse_decimal(value: object, name: str) -> Decimal:
+    """A finite Decimal from a Decimal, an int or a decimal string; floats and bools refused."""
+    if isinstance(value, bool | float):
+        msg = f"{name} must be a decimal string or Decimal, not {type(value).__name__} {value!r}"
+        raise InvalidValue(msg, field=name, value=value)
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        msg = f"{name} {value!r} is not a decimal number"
+        raise InvalidValue(msg, field=name, value=value) from None
+    if not number.is_finite():
+        msg = f"{name} {value!r} is not a finite number"
+        raise InvalidValue(msg, field=name, value=value)
+    return number
+
+
+def signed_amount(value: object, name: str) -> Decimal:
+    """A euro figure that may be negative (equity, self-financing capacity): at most 2 places."""
+    number = parse_decimal(value, name)
+    if number != number.quantize(CENT):
+        msg = f"{name} {value!r} has more than 2 decimal places (EUR cents)"
+        raise InvalidValue(msg, field=name, value=value)
+    return number.quantize(CENT)
