@@ -17,7 +17,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from aidflow.application.calls import CallVerbs
 from aidflow.application.service import Aidflow
 from aidflow.domain.call import (
     Admission,
@@ -32,11 +31,8 @@ from aidflow.domain.call import (
 )
 from aidflow.domain.values import BeneficiaryKind, CompanySize, LegalReference, Money
 
-if issubclass(Aidflow, CallVerbs):  # pragma: no cover - once the lead has wired the mixin
-    App = Aidflow
-else:
-    class App(CallVerbs, Aidflow):  # type: ignore[no-redef]
-        """``Aidflow`` with the call verbs."""
+App = Aidflow
+"""The application the call tests use (``Aidflow`` has the call verbs)."""
 
 
 CALL = "AAP-COLLAB-2024"

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aidflow.adapters import scdl
-from aidflow.adapters.audit_cli import audit_app, audited_class
+from aidflow.adapters.audit_cli import audit_app
 from aidflow.adapters.demo import record_demo
 from aidflow.application.service import Aidflow
 from aidflow.domain.values import Siret
@@ -96,7 +96,7 @@ def violations(row: dict[str, str]) -> list[str]:
 @pytest.fixture
 def demo_store(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
-    app = audited_class()(store=url)
+    app = Aidflow(store=url)
     record_demo(app)
     app.close()
     return url
@@ -119,7 +119,7 @@ def test_every_exported_row_obeys_the_schema(demo_store: str) -> None:
 
 
 def test_one_row_per_signed_convention_with_a_grant(demo_store: str) -> None:
-    app: Aidflow = audited_class()(store=demo_store)
+    app: Aidflow = Aidflow(store=demo_store)
     try:
         conventions = [c for c in app.conventions() if not c.award.grant.is_zero()]
         rows = _export(demo_store)

@@ -21,7 +21,7 @@ from uuid import UUID
 import pytest
 from typer.testing import CliRunner
 
-from aidflow.adapters.audit_cli import EXIT_TAMPERED, audit_app, audited_class
+from aidflow.adapters.audit_cli import EXIT_TAMPERED, audit_app
 from aidflow.adapters.bundle import CHAIN_FILE, EVENTS_FILE, MANIFEST_FILE, verify_bundle
 from aidflow.adapters.chain import GENESIS, fold_digest, link
 from aidflow.application import audit
@@ -45,7 +45,7 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def app(store_url: str) -> Iterator[Aidflow]:
-    application = audited_class()(store=store_url)
+    application = Aidflow(store=store_url)
     run_dossier(application, copy.deepcopy(DOSSIER_EXAMPLE))
     try:
         yield application

@@ -16,7 +16,7 @@ import pytest
 
 from aidflow.adapters.demo import demo_dossiers, record_demo
 from aidflow.adapters.demo_amendment import DEMO_REASON, record_demo_amendment
-from aidflow.application.amendments import AmendmentVerbs, AmendStep
+from aidflow.application.amendments import AmendStep
 from aidflow.application.dossier import StepRefused, run_dossier, schema
 from aidflow.application.errors import InputError
 from aidflow.application.service import Aidflow
@@ -35,9 +35,7 @@ from helpers import (
     submit_command,
 )
 
-AmendingAidflow: Any = (
-    Aidflow if issubclass(Aidflow, AmendmentVerbs) else type("Aidflow", (AmendmentVerbs, Aidflow), {})
-)
+AmendingAidflow = Aidflow
 
 
 @pytest.fixture

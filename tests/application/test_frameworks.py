@@ -23,7 +23,6 @@ from aidflow.application.frameworks import (
     FrameworkFile,
     FrameworkNotFound,
     FrameworkStepRefused,
-    FrameworkVerbs,
     framework_file_schema,
     load_framework_file,
     run_framework_file,
@@ -35,9 +34,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "frameworks"
 EXAMPLE = EXAMPLES / "convention-cadre-academies-2016.yaml"
 REF = "CC-REGION-ACADEMIES-2016"
 
-FrameworkAidflow: Any = (
-    Aidflow if issubclass(Aidflow, FrameworkVerbs) else type("Aidflow", (FrameworkVerbs, Aidflow), {})
-)
+FrameworkAidflow = Aidflow
 
 
 @pytest.fixture

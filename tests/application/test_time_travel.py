@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from aidflow.adapters.audit_cli import audit_app, audited_class
+from aidflow.adapters.audit_cli import audit_app
 from aidflow.application import audit
 from aidflow.application.dossier import run_dossier
 from aidflow.application.errors import NotFound
@@ -36,7 +36,7 @@ def steps_until(do: str) -> dict[str, Any]:
 
 @pytest.fixture
 def app(store_url: str) -> Iterator[Aidflow]:
-    application = audited_class()(store=store_url)
+    application = Aidflow(store=store_url)
     try:
         yield application
     finally:

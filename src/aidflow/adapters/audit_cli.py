@@ -39,24 +39,11 @@ from aidflow.adapters.cli_common import (
 )
 from aidflow.application import audit
 from aidflow.application.errors import NotFound
-from aidflow.application.service import Aidflow
 from aidflow.application.views import HistoryEntry
 from aidflow.domain.errors import AidflowError, InvalidValue
 from aidflow.domain.values import Siret
 
 EXIT_TAMPERED = 4
-
-def audited_class() -> type[Aidflow]:
-    """``Aidflow`` once it has the audit verbs; until then, a subclass that adds them."""
-    if issubclass(Aidflow, audit.AuditVerbs):
-        return Aidflow
-    return type("Aidflow", (audit.AuditVerbs, Aidflow), {"name": "Aidflow", "__module__": __name__})
-
-
-def open_audited(store: str | None) -> Aidflow:
-    """An ``Aidflow`` with the audit verbs on the store in force."""
-    return open_app(store, audited_class())
-
 
 def _parse_moment(text: str | None, option: str) -> datetime | None:
     if text is None:
@@ -125,7 +112,7 @@ def verify(
             data["problems"].append(f"the bundle is for {report.reference!r}, not {reference!r}")
             data["ok"] = False
     else:
-        app = open_audited(store)
+        app = open_app(store)
         try:
             data = audit.verify_store(app, reference, expect_digest).model_dump(mode="json")
         finally:
@@ -160,7 +147,7 @@ def export_bundle(
         raise InvalidValue(msg, field="DIRECTORY", value=str(directory))
     for name in BUNDLE_FILES:
         check_output(directory / name, "DIRECTORY", force=force)
-    app = open_audited(store)
+    app = open_app(store)
     try:
         manifest = audit.export_bundle(app, reference, directory)
     finally:
@@ -206,7 +193,7 @@ def history(
 ) -> None:
     """A dossier's dated history, optionally as of a business date and/or as known at a time."""
     on, moment = iso_day(as_of, "--as-of"), _parse_moment(known_at, "--known-at")
-    app = open_audited(store)
+    app = open_app(store)
     try:
         entries = audit.history_as_of(app, reference, on, moment)
         state = None
@@ -276,7 +263,7 @@ def export_scdl(
         raise InvalidValue(msg, field="--id-attribuant", value=id_attribuant) from None
     if out_file is not None:
         check_output(out_file, "--out", force=force)
-    app = open_audited(store)
+    app = open_app(store)
     try:
         rows, skipped = audit.scdl_rows(app, scdl.Attribuant(nom_attribuant, id_attribuant), threshold)
     finally:

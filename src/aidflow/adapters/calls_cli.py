@@ -1,11 +1,7 @@
 # Copyright (C) 2026 aidflow developers. SPDX-License-Identifier: MIT
 """``aidflow calls``: list calls, show one, and run call files.
 
-Wire it into the main CLI *after* the helpers it imports from ``aidflow.adapters.cli``
-(for instance at the end of that module)::
-
-    from aidflow.adapters.calls_cli import calls_cli  # noqa: E402 - imports cli's helpers
-    cli.add_typer(calls_cli, name="calls")
+``aidflow.adapters.cli`` adds it as ``aidflow calls``; it uses only ``cli_common``'s helpers.
 
 A refused call file exits with status 1 and one line naming the step index, field and
 value (never a traceback); the steps before it stay recorded.
@@ -16,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Protocol, cast
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -36,7 +32,6 @@ from aidflow.adapters.cli_common import (
 from aidflow.adapters.fixtures import cma_call_file
 from aidflow.application.calls import (
     CallStepRefused,
-    CallVerbs,
     CallView,
     ProjectView,
     RankView,
@@ -44,32 +39,12 @@ from aidflow.application.calls import (
     load_call_file,
     run_call_file,
 )
-from aidflow.application.service import Aidflow
-from aidflow.domain.call import Call
 from aidflow.domain.errors import AidflowError
 
 calls_cli = typer.Typer(
     help="Calls for projects (AMI/AAP): candidacies, selection and the dossiers they open.",
     no_args_is_help=True,
 )
-
-
-class CallsCliApp(Protocol):
-    """The verbs the ``calls`` commands use (``Aidflow`` with ``CallVerbs``)."""
-
-    def calls(self) -> list[Call]: ...
-
-    def call_view(self, code: str) -> CallView: ...
-
-    def call_ranking(self, code: str) -> list[RankView]: ...
-
-
-def open_calls_app(store: str | None) -> Any:  # noqa: ANN401 - an Aidflow with CallVerbs
-    """``Aidflow`` on the store, with the call verbs (mixed in here until ``Aidflow`` inherits them)."""
-    if issubclass(Aidflow, CallVerbs):
-        return open_app(store)
-    with_calls = type("Aidflow", (CallVerbs, Aidflow), {})
-    return open_app(store, with_calls)
 
 
 def _refused(error: AidflowError, as_json: bool) -> typer.Exit:
@@ -95,7 +70,7 @@ def _percent(value: Any) -> str:  # noqa: ANN401 - a Decimal or None
 @calls_cli.command("list")
 def list_calls(store: StoreOption = None, as_json: JsonOption = False) -> None:
     """List the published calls with their envelope and retained total."""
-    app = cast("CallsCliApp", open_calls_app(store))
+    app = open_app(store)
     calls = app.calls()
     if as_json:
         _print_json([
@@ -122,7 +97,7 @@ def show_call(
     as_json: JsonOption = False,
 ) -> None:
     """Show a call: its projects, partners, amounts, decisions and the dossiers they opened."""
-    app = cast("CallsCliApp", open_calls_app(store))
+    app = open_app(store)
     try:
         view = app.call_view(code)
         ranking = app.call_ranking(code)
@@ -233,7 +208,7 @@ def run_call(
     """Publish a call file's call and record its candidacies and decisions, in order."""
     try:
         data = _call_file_data(file, fixture)
-        app = open_calls_app(store)
+        app = open_app(store)
         result = run_call_file(app, data)
     except AidflowError as error:
         raise _refused(error, as_json) from None

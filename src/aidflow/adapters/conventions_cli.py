@@ -1,11 +1,7 @@
 # Copyright (C) 2026 aidflow developers. SPDX-License-Identifier: MIT
 """``aidflow conventions``: framework conventions (conventions-cadres) — run files, show, alerts.
 
-Wire it into the main CLI *after* the helpers it imports from ``aidflow.adapters.cli``
-(for instance at the end of that module)::
-
-    from aidflow.adapters.conventions_cli import conventions_cli  # noqa: E402 - imports cli's helpers
-    cli.add_typer(conventions_cli, name="conventions")
+``aidflow.adapters.cli`` adds it as ``aidflow conventions``; it uses only ``cli_common``'s helpers.
 
 A refused framework file exits with status 1 and one line naming the step index, field
 and value (never a traceback); the steps before it stay recorded.
@@ -16,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -32,28 +28,17 @@ from aidflow.adapters.cli_common import (
 )
 from aidflow.application.frameworks import (
     DEFAULT_ALERT_DAYS,
-    FrameworkApp,
     FrameworkStepRefused,
-    FrameworkVerbs,
     FrameworkView,
     framework_file_schema,
     load_framework_file,
     run_framework_file,
 )
-from aidflow.application.service import Aidflow
 
 conventions_cli = typer.Typer(
     help="Framework conventions (conventions-cadres): parties, articles, term, governance, alerts.",
     no_args_is_help=True,
 )
-
-
-def open_frameworks_app(store: str | None) -> Any:  # noqa: ANN401 - an Aidflow with FrameworkVerbs
-    """``Aidflow`` on the store with the framework verbs (mixed in here until ``Aidflow`` inherits them)."""
-    if issubclass(Aidflow, FrameworkVerbs):
-        return open_app(store)
-    with_frameworks = type("Aidflow", (FrameworkVerbs, Aidflow), {})
-    return open_app(store, with_frameworks)
 
 
 @conventions_cli.command("run")
@@ -64,7 +49,7 @@ def run(
 ) -> None:
     """Record a framework file: the convention as signed, then its steps in order."""
     data = load_framework_file(file)
-    app = cast("FrameworkApp", open_frameworks_app(store))
+    app = open_app(store)
     try:
         result = run_framework_file(app, data)
     except FrameworkStepRefused as refused:
@@ -86,7 +71,7 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """Show a framework convention: parties, articles, term, governance, children, history."""
-    app = open_frameworks_app(store)
+    app = open_app(store)
     view: FrameworkView = app.framework_view(reference, iso_day(on, "--on"))
     if as_json:
         history = app.framework_history(reference)
@@ -174,7 +159,7 @@ def alerts(
 ) -> None:
     """Committees that have not met within their frequency; frameworks reaching their term."""
     day = iso_day(on, "--on")
-    rows = open_frameworks_app(store).framework_alerts(day, within)
+    rows = open_app(store).framework_alerts(day, within)
     if as_json:
         _print_json([r.model_dump(mode="json") for r in rows])
         return

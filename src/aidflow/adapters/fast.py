@@ -36,7 +36,6 @@ from typing import Any, cast
 from uuid import UUID
 
 import attrs
-from eventsourcing.application import Repository
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
     DatetimeAsISO,
@@ -307,8 +306,3 @@ def replay_rows(mapper: Mapper[UUID], originator_id: UUID, rows: Sequence[tuple[
         None,
         (to_domain_event(StoredEvent(originator_id, v, topic, state)) for v, topic, state in rows),
     )
-
-
-def get_current(repository: Repository[UUID], aggregate_id: UUID) -> Any:  # noqa: ANN401 - any aggregate
-    """The aggregate's current state through the repository, replayed with :func:`project`."""
-    return repository.get(aggregate_id, projector_func=project)

@@ -54,7 +54,7 @@ from eventsourcing.persistence import Recording
 import aidflow
 from aidflow.adapters import bundle as bundles
 from aidflow.adapters import scdl
-from aidflow.adapters.chain import ChainedRecorder, ChainReport, EventRow, LinkRow, running_digests
+from aidflow.adapters.chain import ChainedRecorder, ChainReport, LinkRow, running_digests
 from aidflow.adapters.chain import verify as verify_rows
 from aidflow.adapters.store import describe_store
 from aidflow.application import service
@@ -476,12 +476,6 @@ def export_bundle(app: Aidflow, reference: str, directory: Path) -> Path:
         aidflow_version=aidflow.__version__,
         store=describe_store(app.store_url),
     )
-
-
-def event_rows_of(app: Aidflow, reference: str) -> list[EventRow]:
-    """A dossier's stored rows, as the chain sees them (for tests and tools)."""
-    events, _ = chained_recorder(app).read_chain(list(dossier_aggregates(app, reference)))
-    return events
 
 
 # -------------------------------------------------------------------- SCDL

@@ -560,11 +560,6 @@ def load_framework_file(path: Path) -> dict[str, Any]:
     return interchange.load_mapping(path, "framework")
 
 
-def parse_framework_text(text: str, source: str = "<framework file>") -> dict[str, Any]:
-    """Parse a framework file's JSON or YAML text into a mapping, with clear errors."""
-    return interchange.parse_mapping(text, source, "framework")
-
-
 def framework_file_schema() -> dict[str, Any]:
     """The JSON Schema of framework files."""
     return FrameworkFile.model_json_schema()

@@ -23,11 +23,6 @@ class PaymentView(View):
     on: date
 
 
-class EligibilityView(View):
-    eligible: bool
-    failures: list[dict[str, Any]]
-
-
 class DossierView(View):
     """One dossier's state: the application and, once signed, its convention."""
 
