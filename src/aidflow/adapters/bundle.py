@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +39,7 @@ from aidflow.adapters.chain import (
     running_digests,
     verify,
 )
+from aidflow.adapters.files import write_whole
 
 BUNDLE_FORMAT = "aidflow-bundle/1"
 EVENTS_FILE = "events.jsonl"
@@ -67,16 +67,6 @@ def _event_line(event: EventRow) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
-def _write_whole(path: Path, text: str) -> None:
-    """Write a file whole or not at all (a temporary file beside it, then a rename, ADR 0009)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.aidflow-tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def write_bundle(
     directory: Path,
     *,
@@ -93,7 +83,7 @@ def write_bundle(
     """Write the bundle files into ``directory`` (created if needed); returns the manifest path."""
     directory.mkdir(parents=True, exist_ok=True)
     events_path, chain_path = directory / EVENTS_FILE, directory / CHAIN_FILE
-    _write_whole(events_path, "".join(_event_line(e) + "\n" for e in events))
+    write_whole(events_path, "".join(_event_line(e) + "\n" for e in events))
     own = {(r.originator_id, r.version) for r in links}
     lines = []
     for row in sorted(all_links, key=lambda r: r.position):
@@ -101,7 +91,7 @@ def write_bundle(
         if (row.originator_id, row.version) in own:
             item |= {"originator_id": row.originator_id, "version": row.version}
         lines.append(json.dumps(item, sort_keys=True) + "\n")
-    _write_whole(chain_path, "".join(lines))
+    write_whole(chain_path, "".join(lines))
     manifest = {
         "format": BUNDLE_FORMAT,
         "chain_format": CHAIN_FORMAT,
@@ -115,7 +105,7 @@ def write_bundle(
         "files": {EVENTS_FILE: _sha256(events_path), CHAIN_FILE: _sha256(chain_path)},
     }
     manifest_path = directory / MANIFEST_FILE
-    _write_whole(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    write_whole(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest_path
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import date
 from decimal import Decimal
@@ -15,6 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from aidflow.adapters.configuration import configured_options
+from aidflow.adapters.files import write_whole
 from aidflow.adapters.store import resolve_store_url
 from aidflow.application.service import Aidflow
 from aidflow.domain.errors import AidflowError, InvalidValue
@@ -69,13 +69,9 @@ def write_output(path: Path, data: str | bytes, option: str, *, force: bool) -> 
     it was and is refused with the option's name and the path.
     """
     check_output(path, option, force=force)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.aidflow-tmp")
     try:
-        temporary.write_bytes(payload)
-        temporary.replace(path)
+        write_whole(path, data)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         msg = f"{option}: cannot write {str(path)!r}: {error.strerror}"
         raise InvalidValue(msg, field=option, value=str(path)) from None
 
