@@ -309,6 +309,22 @@ def test_an_application_without_convention_still_reports() -> None:
     assert "No decision recorded yet." in page.text
 
 
+def test_a_low_headcount_before_the_programme_end_is_not_shown_as_held_against_o2() -> None:
+    """O2 counts declarations from the programme end (2025-12-31 here): the report agrees."""
+    dossier = copy.deepcopy(DOSSIER_EXAMPLE)
+    kept = [s for s in dossier["steps"] if s["do"] not in ("declare_headcount", "assess_clawback")]
+    dossier["steps"] = kept
+    dossier["steps"].append({"on": "2025-06-30", "do": "declare_headcount", "jobs": 9})
+    app = Aidflow(store="memory:")
+    try:
+        run_dossier(app, dossier)
+        page = Page(render_audit_report(app, CONVENTION, generated_at=GENERATED_AT))
+    finally:
+        app.close()
+    row = row_of(page, "headcount-table", "2025-06-30")
+    assert row[4] == "below commitment, before the programme end 2025-12-31 (not held against O2)"
+
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "dossiers"
 
 

@@ -30,6 +30,7 @@ import aidflow
 from aidflow.adapters.store import describe_store
 from aidflow.application import audit
 from aidflow.application.views import DossierView, HistoryEntry
+from aidflow.domain.clawback import counts_for_jobs
 from aidflow.domain.errors import AidflowError
 from aidflow.domain.obligations import OBLIGATIONS, FactKind, ObligationId
 
@@ -691,14 +692,22 @@ def headcount_chart(inputs: ReportInputs, convention: Convention) -> Html:
     )
 
 
+def _headcount_state(fact: MonitoringFact, convention: Convention) -> str:
+    if (fact.jobs or 0) >= convention.terms.jobs:
+        return "met"
+    if counts_for_jobs(fact, convention.terms):
+        return "below commitment"
+    end = day(convention.terms.programme_end)
+    return f"below commitment, before the programme end {end} (not held against O2)"
+
+
 def headcount_section(inputs: ReportInputs) -> Html:
     convention = inputs.convention
     if convention is None:
         return section("headcount", "Headcount", tag("p", "No convention is signed: no declaration."))
     committed = convention.terms.jobs
     rows = [
-        (day(f.on), f.jobs, committed, max(committed - (f.jobs or 0), 0),
-         "below commitment" if (f.jobs or 0) < committed else "met")
+        (day(f.on), f.jobs, committed, max(committed - (f.jobs or 0), 0), _headcount_state(f, convention))
         for f in _headcounts(convention)
     ]
     due = [

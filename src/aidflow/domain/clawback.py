@@ -407,6 +407,12 @@ def _investments(
     )
 
 
+def counts_for_jobs(fact: MonitoringFact, terms: ConventionTerms) -> bool:
+    """Whether a headcount declaration is held against the jobs commitment (O2): declared on
+    or after the programme end (L3420-3424); earlier ones are shown, never a breach."""
+    return fact.jobs is not None and fact.on >= terms.programme_end
+
+
 def _jobs(
     window: ObligationWindow, declarations: Sequence[MonitoringFact], terms: ConventionTerms, paid: Money
 ) -> Breach | None:
@@ -415,7 +421,7 @@ def _jobs(
     short = [
         (f.jobs, f.on)
         for f in declarations
-        if f.jobs is not None and f.on >= terms.programme_end and f.jobs < committed
+        if counts_for_jobs(f, terms) and f.jobs is not None and f.jobs < committed
     ]
     if not short:
         return None
