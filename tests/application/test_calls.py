@@ -28,10 +28,10 @@ from aidflow.application.calls import (
     parse_call_text,
     run_call_file,
 )
-from aidflow.application.errors import AlreadyExists, InputError, SchemeNotFound
+from aidflow.application.errors import AlreadyExists, InputError, NotFound, SchemeNotFound
 from aidflow.domain.aid_application import Origin
 from aidflow.domain.call import CompositionRefused, DeadlinePassed, EnvelopeExceeded
-from aidflow.domain.candidacy import CandidacyStatus
+from aidflow.domain.candidacy import Candidacy, CandidacyStatus
 from aidflow.domain.errors import DomainRuleViolation, InvalidTransition, InvalidValue, NotAdmitted
 from calls_data import (
     CALL,
@@ -365,6 +365,24 @@ def test_a_partner_the_scheme_does_not_admit_is_named_and_nothing_is_opened(mem)
     assert (refused.value.field, refused.value.value) == (
         "partners[0].beneficiary.kind", "research_organisation")
     assert mem.event_count() == before
+
+
+def test_members_applications_and_the_candidacy_are_saved_together(calls_app, monkeypatch):
+    """A failure after the applications are built (here: recording them on the candidacy)
+    leaves no application behind: they are saved in the candidacy's transaction."""
+    retained(calls_app)
+    before = calls_app.event_count()
+
+    def broken(*_: object) -> None:
+        raise InvalidTransition("injected", field="do", value="open_applications")
+
+    monkeypatch.setattr(Candidacy, "record_applications", broken)
+    with pytest.raises(InvalidTransition, match="injected"):
+        calls_app.open_member_applications("P-01", {"on": "2024-05-01"})
+
+    assert calls_app.event_count() == before
+    with pytest.raises(NotFound):
+        calls_app.application("P-01-0")
 
 
 def test_a_call_without_a_scheme_opens_no_applications(mem):

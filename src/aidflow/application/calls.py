@@ -400,6 +400,10 @@ class AidflowHost(Protocol):
 
     def submit(self, command: Input, *, origin: Origin | None = None) -> UUID: ...
 
+    def _new_application(
+        self, command: Input, origin: Origin | None
+    ) -> tuple[AidScheme | None, AidApplication]: ...
+
     def scheme(self, code: str) -> AidScheme: ...
 
 
@@ -632,14 +636,19 @@ class CallVerbs:
             _member_application(self, scheme, call, candidacy, index, member, share, cmd.on)
             for index, member, share in candidacy.funded_members()
         ]
+        schemes: dict[UUID, AidScheme] = {}
+        applications: list[AidApplication] = []
         for plan in plans:
             if plan.command is not None:
                 try:
-                    self.submit(plan.command, origin=plan.origin)
+                    scheme_to_store, application = self._new_application(plan.command, plan.origin)
                 except AidflowError as error:
                     raise _prefixed(error, member_field(plan.index)) from None
+                if scheme_to_store is not None:
+                    schemes[scheme_to_store.id] = scheme_to_store
+                applications.append(application)
         candidacy.record_applications(cmd.on, [MemberApplication(p.index, p.reference) for p in plans])
-        self._commit(candidacy)
+        self._commit(*schemes.values(), *applications, candidacy)  # one transaction: all or nothing
         return [p.reference for p in plans]
 
     # ------------------------------------------------------------- views

@@ -300,6 +300,14 @@ class Aidflow(AuditVerbs, CallVerbs, AmendmentVerbs, FrameworkVerbs, Application
 
         ``origin`` links an application opened by a call for projects to its call and project.
         """
+        scheme, application = self._new_application(command, origin)
+        self._commit(scheme, application)
+        return application.id
+
+    def _new_application(
+        self, command: Input, origin: Origin | None
+    ) -> tuple[AidScheme | None, AidApplication]:
+        """The checked, unsaved application, and its catalogue scheme when not stored yet."""
         cmd: c.SubmitApplication = self._parse(c.SubmitApplication, command)
         if self._load(AidApplication, application_id(cmd.reference)) is not None:
             msg = f"an application with reference {cmd.reference!r} is already recorded"
@@ -327,8 +335,7 @@ class Aidflow(AuditVerbs, CallVerbs, AmendmentVerbs, FrameworkVerbs, Application
             origin=origin,
         )
         new_scheme = scheme if self._load(AidScheme, scheme.id) is None else None
-        self._commit(new_scheme, application)
-        return application.id
+        return new_scheme, application
 
     def withdraw(self, reference: str, step: Input) -> None:
         cmd: c.WithdrawStep = self._parse(c.WithdrawStep, step)
