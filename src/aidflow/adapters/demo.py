@@ -15,7 +15,9 @@ from typing import Any
 
 from aidflow.application.dossier import run_dossier
 from aidflow.application.service import Aidflow
+from aidflow.domain.company import required_module
 from aidflow.domain.identity import application_id
+from aidflow.domain.values import luhn_valid
 
 SEED = 20221125  # the deliberation AP/2022-11/03 date
 HORIZON = date(2026, 11, 15)
@@ -40,15 +42,7 @@ FORMS = ("SAS", "SARL", "SA", "SCOP")
 
 def luhn_complete(prefix: str) -> str:
     """Append the Luhn check digit to ``prefix``."""
-    for digit in "0123456789":
-        candidate = prefix + digit
-        total = 0
-        for index, char in enumerate(reversed(candidate)):
-            n = int(char) * (2 if index % 2 else 1)
-            total += n - 9 if n > 9 else n  # noqa: PLR2004 - Luhn digit sum
-        if total % 10 == 0:
-            return candidate
-    raise AssertionError(prefix)  # pragma: no cover - one digit always completes
+    return next(prefix + digit for digit in "0123456789" if luhn_valid(prefix + digit))
 
 
 def siren_and_siret(rng: random.Random) -> tuple[str, str]:
@@ -148,7 +142,7 @@ def _dossier(rng: random.Random, scheme: str, size: str, counter: int) -> dict[s
     diagnosed = submitted + timedelta(days=rng.randint(1, 10))
     steps.append({
         "on": diagnosed.isoformat(), "do": "self_diagnosis",
-        "module": "simplified" if staff < 10 else "full",  # noqa: PLR2004 - L20262: fewer than 10
+        "module": required_module(staff).value,  # L20262: simplified below 10 staff
         "scores": {axis: rng.randint(50, 92) for axis in (
             "impact_strategy", "social_impact", "ecological_impact", "power_sharing", "value_sharing")},
     })
