@@ -9,12 +9,14 @@ import pytest
 
 from aidflow.domain.clawback import (
     DEFAULT_POLICY,
+    Breach,
     BreachDecision,
     ClawbackFacts,
     ClawbackPolicy,
     ConflictingDecisions,
     DatedAmount,
     DefaultClawbackPolicy,
+    breach_status,
 )
 from aidflow.domain.errors import InvalidValue
 from aidflow.domain.obligations import ConventionTerms, FactKind, MonitoringFact, ObligationId
@@ -411,3 +413,15 @@ def test_facts_accept_plain_tuples_for_amounts():
     f = ClawbackFacts(terms=terms(), payments=[("2024-04-15", "75000.00")])
 
     assert f.payments == (DatedAmount(date(2024, 4, 15), PAID),)
+
+
+@pytest.mark.parametrize(
+    ("established", "waived", "status"),
+    [(True, False, "established"), (False, True, "waived"), (False, False, "pending")],
+)
+def test_a_breach_status_is_one_word_for_objects_and_recorded_dicts(established, waived, status):
+    breach = Breach("O4", "2027-01-01", "0.00", established, "…", waived=waived)
+    assert breach.status == status
+    assert breach_status(established=established, waived=waived) == status
+    assert breach.pending is (status == "pending")
+

@@ -48,6 +48,7 @@ from aidflow.adapters.store import describe_store, resolve_store_url
 from aidflow.application.dossier import StepRefused, load_file, run_dossier, schema
 from aidflow.application.errors import InputError
 from aidflow.application.service import Aidflow
+from aidflow.domain.clawback import breach_status
 from aidflow.domain.errors import AidflowError
 from aidflow.domain.rulebook import Explanation
 
@@ -285,7 +286,7 @@ def _render_decision(kind: str, record: dict[str, Any]) -> str:
         lines = [f"total due {record['total_due']} (paid {record['paid']}, repaid {record['repaid']})"]
         lines += [
             f"├─ {b['obligation']} on {b['on']}: {b['amount']}"
-            f" ({'established' if b['established'] else 'waived' if b['waived'] else 'pending'})"
+            f" ({breach_status(established=b['established'], waived=b['waived'])})"
             f" — {b['explanation']}"
             for b in record["breaches"]
         ]
@@ -345,8 +346,7 @@ def clawback_assess(
     for name in ("obligation", "on", "amount", "status", "explanation"):
         table.add_column(name, overflow="fold")
     for breach in assessment.breaches:
-        status = "established" if breach.established else ("waived" if breach.waived else "pending decision")
-        table.add_row(breach.obligation.value, str(breach.on), _eur(breach.amount.amount), status,
+        table.add_row(breach.obligation.value, str(breach.on), _eur(breach.amount.amount), breach.status,
                       breach.explanation)
     out.print(table)
     out.print(styled(f"paid {_eur(assessment.paid.amount)}, repaid {_eur(assessment.repaid.amount)}, ",

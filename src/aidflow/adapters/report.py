@@ -30,7 +30,7 @@ import aidflow
 from aidflow.adapters.store import describe_store
 from aidflow.application import audit
 from aidflow.application.views import DossierView, HistoryEntry
-from aidflow.domain.clawback import counts_for_jobs
+from aidflow.domain.clawback import breach_status, counts_for_jobs
 from aidflow.domain.errors import AidflowError
 from aidflow.domain.obligations import OBLIGATIONS, FactKind, ObligationId
 
@@ -522,12 +522,6 @@ def _vertical_marker(axis: Axis, on: date, label: str, top: float, bottom: float
 # ------------------------------------------------------------------ obligations
 
 
-def _breach_status(breach: Breach) -> str:
-    if breach.established:
-        return "established"
-    return "waived" if breach.waived else "pending"
-
-
 def _states(view: DossierView) -> dict[str, str]:
     return {str(row["id"]): str(row["state"]) for row in view.obligations}
 
@@ -584,7 +578,7 @@ def _obligation_row(
 def _breach_marker(axis: Axis, y: float, breach: Breach) -> Html:
     x, cy = axis.x(breach.on), y + 12
     points = f"{x},{cy - 9} {x + 9},{cy} {x},{cy + 9} {x - 9},{cy}"
-    status = _breach_status(breach)
+    status = breach.status
     return tag(
         "g",
         tag("title", f"breach of {breach.obligation.value} on {day(breach.on)} ({status}): "
@@ -807,7 +801,7 @@ def amendments_section(inputs: ReportInputs) -> Html:
 
 def _assessment(assessment: ClawbackAssessment, latest: bool) -> Html:
     rows = [
-        (b.obligation.value, day(b.on), eur(b.amount.amount), badge(_breach_status(b)),
+        (b.obligation.value, day(b.on), eur(b.amount.amount), badge(b.status),
          eur(b.proposed.amount) if b.proposed else "—", b.explanation)
         for b in assessment.breaches
     ]
@@ -870,7 +864,7 @@ def _decision_body(kind: str, record: Mapping[str, Any]) -> Html:
     if kind == "clawback":
         items = [
             tag("li", f"{b.get('obligation')} on {b.get('on')}: ", _money(b.get("amount")),
-                f" ({'established' if b.get('established') else 'waived' if b.get('waived') else 'pending'})"
+                f" ({breach_status(established=bool(b.get('established')), waived=bool(b.get('waived')))})"
                 f" — {b.get('explanation', '')}")
             for b in record.get("breaches", [])
         ]

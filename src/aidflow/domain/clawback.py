@@ -60,6 +60,15 @@ class ConflictingDecisions(DomainRuleViolation):
 # ------------------------------------------------------------------ inputs
 
 
+def breach_status(*, established: bool, waived: bool) -> str:
+    """A breach's status word: ``established`` (counts towards the total), ``waived`` by the
+    Region, or ``pending`` (a discretionary breach awaiting the Region's decision). Also for
+    recorded assessments, read back as dicts."""
+    if established:
+        return "established"
+    return "waived" if waived else "pending"
+
+
 @frozen(order=True)
 class DatedAmount:
     """An amount of money paid or received on a business date."""
@@ -163,6 +172,11 @@ class Breach:
     def pending(self) -> bool:
         """A discretionary breach still awaiting the Region's decision."""
         return not self.established and not self.waived
+
+    @property
+    def status(self) -> str:
+        """``established``, ``waived`` or ``pending`` (see :func:`breach_status`)."""
+        return breach_status(established=self.established, waived=self.waived)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready primitives (DOSSIER.md ``clawback.breaches`` items, plus extras)."""
