@@ -25,14 +25,9 @@ from aidflow.adapters.personal import CIPHER_KEY_ENV_VAR, erase, sealer_of
 from aidflow.adapters.store import describe_store, resolve_store_url
 from aidflow.application.service import Aidflow
 from aidflow.domain.aid_application import AidApplication
-from aidflow.domain.dates import add_years
 from aidflow.domain.errors import AidflowError, InvalidValue
+from aidflow.domain.retention import keep_until
 from aidflow.domain.values import Siren
-
-DE_MINIMIS_RECORD_YEARS = 10
-"""Regulation (EU) 2023/2831, art. 6(4): records of individual de minimis aid are kept
-10 years from the grant (aidflow's default reading; the Region's DPO confirms it)."""
-
 
 StoreOption = Annotated[
     str | None,
@@ -57,7 +52,7 @@ class Retention:
     def keep(self, until: date, reason: str) -> None:
         if self.until is None or until > self.until:
             self.until = until
-        self.reasons.append(f"{reason} until {until}")
+        self.reasons.append(reason if until == date.max else f"{reason} until {until}")
 
 
 def subject_of(app: Aidflow, text: str) -> str:
@@ -83,26 +78,15 @@ def _applications_of(app: Aidflow, subject: str) -> list[AidApplication]:
 
 
 def retention_until(app: Aidflow, subject: str) -> Retention:
-    """The last day the Region must keep the subject's dossiers, with the reasons.
-
-    Obligation windows of signed conventions (RULES.md §4, O3 runs 8 years from signature),
-    an unsettled recovery, and the de minimis register (10 years from each award).
-    """
+    """The last day the Region must keep the subject's dossiers, with the reasons
+    (the rule is :func:`aidflow.domain.retention.keep_until`)."""
     retention = Retention(subject)
     for application in _applications_of(app, subject):
         retention.dossiers.append(application.reference)
-        award = application.award
-        if award is not None:
-            retention.keep(add_years(award.decision.decided_on, DE_MINIMIS_RECORD_YEARS),
-                           f"{application.reference}: de minimis / state-aid record")
-        if application.convention_number is None:
-            continue
-        convention = app.convention(application.convention_number)
-        for window in convention.windows:
-            retention.keep(window.until, f"{convention.number}: obligation {window.id.value}")
-        if not convention.outstanding.is_zero():
-            retention.reasons.append(f"{convention.number}: {convention.outstanding} still to recover")
-            retention.until = date.max
+        number = application.convention_number
+        convention = None if number is None else app.convention(number)
+        for until, reason in keep_until(application, convention):
+            retention.keep(until, reason)
     return retention
 
 
