@@ -29,6 +29,7 @@ from aidflow.adapters.cli_common import (
     StoreOption,
     _eur,
     _print_json,
+    close_opened,
     err,
     iso_day,
     open_app,
@@ -389,6 +390,13 @@ def schema_dossier() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning refusals into one clear line and exit status 1."""
+    try:
+        return _run(argv)
+    finally:
+        close_opened()  # every store the command opened, whatever happened
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         cli(args=argv, prog_name="aidflow")
     except AidflowError as error:

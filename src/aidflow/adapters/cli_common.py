@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from datetime import date
@@ -83,7 +84,21 @@ def open_app(store: str | None, app_class: type[Aidflow] = Aidflow) -> Aidflow:
     ``AIDFLOW_GRIDS`` and ``AIDFLOW_CLAWBACK_POLICY`` (:mod:`aidflow.adapters.configuration`).
     """
     options = configured_options()
-    return app_class(store=resolve_store_url(store), **options)
+    app = app_class(store=resolve_store_url(store), **options)
+    _OPENED.append(app)
+    return app
+
+
+_OPENED: list[Aidflow] = []
+"""Applications opened by this run's command, closed by :func:`close_opened` (``main``)."""
+
+
+def close_opened() -> None:
+    """Close every application the command opened (their connections and pools), once."""
+    while _OPENED:
+        app = _OPENED.pop()
+        with contextlib.suppress(Exception):  # already closed by the command, or never connected
+            app.close()
 
 
 def _eur(value: Decimal | None) -> str:
