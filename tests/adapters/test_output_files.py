@@ -210,3 +210,12 @@ def test_force_replaces_a_link_never_the_file_it_points_to(
     assert not link.is_symlink()
     assert link.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert target.read_bytes() == OLD
+
+
+def test_csv_and_json_on_standard_output_together_are_refused(
+    store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, message = _run(["portfolio", "--csv", "-", "--json", "--store", store], capsys)
+
+    assert status == 1
+    assert "choose one" in message

@@ -93,6 +93,9 @@ def portfolio_command(
     "At risk" counts conventions with an open breach (established or awaiting the Region's
     decision, at their latest assessment) or a headcount declaration overdue on --on.
     """
+    if csv_file == "-" and as_json:
+        msg = "--csv - and --json both print to standard output: choose one (or give --csv a file)"
+        raise InputError(msg, field="--csv", value="-")
     dims = _dimensions(by)
     day = iso_day(on, "--on")
     if chart is not None:
